@@ -1,0 +1,64 @@
+"""The `hubstead` command. Subcommands load lazily so `hubstead --help` stays fast.
+
+Exit codes: 0 success, 1 the operation failed (the message says why), 2 usage error.
+"""
+
+import importlib
+import sys
+
+import click
+
+# command name -> "module:attribute"; the module is imported only when used.
+COMMANDS = {
+    "install": "hubstead.cli.install:install",
+}
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="hubstead")
+@click.pass_context
+def cli(ctx, debug):
+    """Run a JupyterHub for a workshop, class or lab on this machine."""
+    ctx.obj = {"debug": debug}
+
+
+def expected_errors():
+    from ..config import ConfigError
+    from ..install import InstallError
+    from ..users import UserError
+
+    return (ConfigError, InstallError, UserError)
+
+
+def main(argv=None):
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    try:
+        cli.main(args=argv, prog_name="hubstead", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_FAILED)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except Exception as error:  # noqa: BLE001 - one line for expected failures
+        if debug or not isinstance(error, expected_errors()):
+            raise
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_FAILED)
+    sys.exit(EXIT_OK)

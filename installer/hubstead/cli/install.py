@@ -1,0 +1,46 @@
+"""`hubstead install`: parse options, call the core, present the outcome."""
+
+import click
+
+
+@click.command()
+@click.option("--admin", "admins", multiple=True, metavar="NAME",
+              help="Make NAME a hub admin (repeat for several). Admins are approved at sign-up.")
+@click.option("--http-port", type=click.IntRange(1, 65535), help="Port the hub answers on (default 80).")
+@click.option("--hub-port", type=click.IntRange(1, 65535), help="The hub's internal port on 127.0.0.1 (default 8081).")
+@click.option("--proxy-api-port", type=click.IntRange(1, 65535),
+              help="configurable-http-proxy's API port on 127.0.0.1 (default 8001).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="The config file (default /etc/hubstead/config.yaml).")
+@click.option("--check", is_flag=True, help="Show what would change and change nothing.")
+def install(admins, http_port, hub_port, proxy_api_port, config_path, check):
+    """Install Hubstead on this machine, or upgrade it (safe to re-run)."""
+    from rich.console import Console
+
+    from .. import paths
+    from ..install import InstallOptions, run_install
+
+    console = Console(stderr=True)
+    options = InstallOptions(admins=list(admins), http_port=http_port, hub_port=hub_port,
+                             proxy_api_port=proxy_api_port, config_path=config_path or str(paths.CONFIG_PATH))
+    report = run_install(options, check=check, console=console)
+    present(report, check, console)
+
+
+def present(report, check, console):
+    result = report.apply
+    if not result.ok:
+        failed = ", ".join(outcome.name for outcome in result.failed) or result.status
+        raise click.ClickException(f"install failed at: {failed}. Fix the cause above and run the same command again.")
+    changes = len(result.changed) + int(report.config_changed)
+    if check:
+        console.print("Nothing would change." if not changes else f"{changes} change(s) would be made; nothing was changed.")
+        return
+    if not changes:
+        console.print(f"[green]Nothing changed:[/green] the hub is up to date at {report.url}")
+        return
+    console.print(f"[green]Hubstead is running at {report.url}[/green] ({changes} change(s) applied)")
+    if report.admins:
+        console.print(f"Next: sign up as {report.admins[0]} at {report.url}/hub/signup")
+    else:
+        console.print("Next: name an admin with `hubstead install --admin NAME`, then sign up as that user.")

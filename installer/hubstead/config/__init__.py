@@ -1,0 +1,176 @@
+"""Read, validate, change and write /etc/hubstead/config.yaml.
+
+Pure functions take and return plain dicts; `load` and `save` do the I/O. Writes
+are atomic (temp file + rename) and keep the previous file as config.yaml.prev.
+Comments in the file survive edits (ruamel's round-trip mode).
+"""
+
+import copy
+import os
+import tempfile
+from pathlib import Path
+
+from ..usernames import username_problem
+from .schema import SCHEMA, defaults
+
+
+class ConfigError(Exception):
+    """The config is invalid; the message names the key and what is wrong."""
+
+
+def validate(config):
+    """Raise ConfigError naming the first bad key; return config when valid."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(to_plain(config)), key=lambda error: list(error.path))
+    if errors:
+        raise ConfigError(_describe(errors[0]))
+    for list_name in ("admin", "allowed", "banned"):
+        for name in get_value(config, f"users.{list_name}", []) or []:
+            problem = username_problem(name)
+            if problem:
+                raise ConfigError(f"users.{list_name}: {name!r}: {problem}")
+    return config
+
+
+def _describe(error):
+    key = ".".join(str(part) for part in error.path) or "(top level)"
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        where = f"{key}." if error.path else ""
+        return f"unknown key {where}{unknown[0]}; known keys here: {', '.join(error.schema['properties'])}"
+    if error.validator == "pattern" and error.schema.get("pattern") == SCHEMA_SIZE_PATTERN:
+        return f"{key}: {error.instance!r} is not a size; use a number with K, M, G or T, e.g. 1G"
+    if error.validator == "type":
+        return f"{key}: {error.instance!r} is not a valid value; expected {_type_words(error.validator_value)}"
+    if error.validator == "enum":
+        return f"{key}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+    return f"{key}: {error.message}"
+
+
+SCHEMA_SIZE_PATTERN = SCHEMA["properties"]["limits"]["properties"]["memory"]["pattern"]
+
+
+def _type_words(types):
+    types = [types] if isinstance(types, str) else types
+    words = {"integer": "a whole number", "number": "a number", "string": "text", "null": "null",
+             "boolean": "true or false", "array": "a list", "object": "a section of keys"}
+    return " or ".join(words.get(kind, kind) for kind in types)
+
+
+def to_plain(value):
+    """ruamel's round-trip types as plain dicts and lists."""
+    if isinstance(value, dict):
+        return {str(key): to_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_plain(item) for item in value]
+    return value
+
+
+def effective(config):
+    """The config with every default filled in, as plain data."""
+    merged = defaults()
+
+    def merge(into, overrides):
+        for key, value in overrides.items():
+            if isinstance(value, dict) and isinstance(into.get(key), dict):
+                merge(into[key], value)
+            else:
+                into[key] = copy.deepcopy(value)
+
+    merge(merged, to_plain(config or {}))
+    return merged
+
+
+def set_value(config, dotted_key, value):
+    """Return a copy of config with dotted_key set to value."""
+    new = copy.deepcopy(config)
+    *parents, last = dotted_key.split(".")
+    node = new
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{dotted_key}: {part} is not a section")
+    node[last] = value
+    return new
+
+
+def add_items(config, dotted_key, values):
+    """Return a copy of config with values appended to the list at dotted_key, once each."""
+    current = get_value(config, dotted_key, [])
+    merged = list(current) + [value for value in values if value not in current]
+    return set_value(config, dotted_key, merged)
+
+
+def get_value(config, dotted_key, default=None):
+    node = config
+    for part in dotted_key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def load(path):
+    """The config file's contents (round-trip data), or an empty config when absent."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    from ruamel.yaml import YAMLError
+
+    try:
+        data = _yaml().load(path.read_text())
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(f"{path} is not valid YAML{where}: {getattr(error, 'problem', error)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of keys, not {type(data).__name__}")
+    return data
+
+
+def dumps(config):
+    import io
+
+    buffer = io.StringIO()
+    _yaml().dump(config, buffer)
+    return buffer.getvalue()
+
+
+def save(path, config, header=""):
+    """Validate, then write atomically, keeping the previous file as PATH.prev.
+
+    Returns True when the file changed."""
+    validate(config)
+    path = Path(path)
+    text = (header if not path.exists() else "") + dumps(config)
+    if path.exists() and path.read_text() == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".yaml")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, 0o644)
+        if path.exists():
+            previous = path.with_name(path.name + ".prev")
+            previous.write_bytes(path.read_bytes())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+    return True

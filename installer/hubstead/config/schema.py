@@ -1,0 +1,69 @@
+"""The schema of /etc/hubstead/config.yaml: every key, its type, default and meaning.
+
+Key names follow tljh-config's where the concept is the same, so a TLJH operator's
+habits carry over (`users.admin`, `limits.memory`, `http.port`, ...).
+"""
+
+SIZE_PATTERN = r"^[0-9]+(\.[0-9]+)?[KMGT]?$"
+USERNAME_LIST = {"type": "array", "items": {"type": "string"}, "uniqueItems": True, "default": []}
+PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+
+
+def _section(description, properties):
+    return {"type": "object", "description": description, "additionalProperties": False,
+            "properties": properties, "default": {}}
+
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Hubstead configuration (/etc/hubstead/config.yaml)",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "users": _section("Who may use the hub.", {
+            "admin": {**USERNAME_LIST, "description":
+                      "Hub admins. They are approved as soon as they sign up and get sudo in their server."},
+            "allowed": {**USERNAME_LIST, "description":
+                        "Users approved without waiting for an admin (others sign up and wait)."},
+            "banned": {**USERNAME_LIST, "description": "Users who may not log in at all."},
+        }),
+        "auth": _section("How people log in.", {
+            "type": {"type": "string", "enum": ["native"], "default": "native", "description":
+                     "The authenticator. 'native': sign-up with admin approval (NativeAuthenticator)."},
+            "native": _section("NativeAuthenticator's settings.", {
+                "open_signup": {"type": "boolean", "default": False, "description":
+                                "Approve every sign-up at once, without an admin. Off by default."},
+                "minimum_password_length": {"type": "integer", "minimum": 1, "default": 8,
+                                            "description": "Shortest password accepted at sign-up."},
+                "allowed_failed_logins": {"type": "integer", "minimum": 0, "default": 5, "description":
+                                          "Failed logins before a user is locked out for a while (0: never)."},
+            }),
+        }),
+        "http": _section("The public HTTP endpoint.", {
+            "port": {**PORT, "default": 80, "description": "Port the hub answers on."},
+        }),
+        "internal": _section("Ports on 127.0.0.1 between the hub's own parts; change only on a clash.", {
+            "hub_port": {**PORT, "default": 8081, "description": "The hub's own API and pages."},
+            "proxy_api_port": {**PORT, "default": 8001,
+                               "description": "configurable-http-proxy's REST API (routes)."},
+        }),
+        "limits": _section("Per-user resource limits, enforced by systemd.", {
+            "memory": {"type": ["string", "null"], "pattern": SIZE_PATTERN, "default": None,
+                       "description": "Memory per user server, e.g. 1G or 512M; null: no limit."},
+            "cpu": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": None,
+                    "description": "CPU cores per user server, e.g. 1 or 0.5; null: no limit."},
+        }),
+        "user_environment": _section("What a user's server runs.", {
+            "default_app": {"type": "string", "enum": ["jupyterlab", "classic"], "default": "jupyterlab",
+                            "description": "The interface a new server opens: JupyterLab or the classic notebook."},
+        }),
+    },
+}
+
+
+def defaults(schema=SCHEMA):
+    """The full default config, built from the schema's `default` values."""
+    if schema.get("type") == "object" and "properties" in schema:
+        return {key: defaults(sub) for key, sub in schema["properties"].items()}
+    value = schema.get("default")
+    return list(value) if isinstance(value, list) else value

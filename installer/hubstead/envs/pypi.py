@@ -1,0 +1,94 @@
+"""Build a PyPI-only environment from a hashed requirements lock with uv.
+
+    python -m hubstead.envs.pypi NAME LOCK [--python PYTHON] [--dry-run]
+
+prints `unchanged`, `built BUILD_ID` or (with --dry-run) `would build BUILD_ID`.
+"""
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .. import paths
+from . import EnvError, discard_incomplete, is_complete, mark_complete, switch_current
+
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+UV_CACHE = Path("/var/cache/hubstead/uv")
+
+
+def build_id(lock_text, python_version):
+    digest = hashlib.sha256(f"{python_version}\n{lock_text}".encode()).hexdigest()
+    return f"pypi-{digest[:12]}"
+
+
+def python_version(python):
+    result = subprocess.run([python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                            capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def uv_environment():
+    env = dict(os.environ)
+    # uv does not read the system CA store by itself; a site's proxy CA lives there.
+    if not any(env.get(key) for key in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")) and os.path.exists(SYSTEM_CA_BUNDLE):
+        env["SSL_CERT_FILE"] = SYSTEM_CA_BUNDLE
+    env.setdefault("UV_CACHE_DIR", str(UV_CACHE))
+    env.setdefault("UV_HTTP_TIMEOUT", "120")
+    return env
+
+
+def uv_binary():
+    candidate = Path(sys.executable).parent / "uv"
+    return str(candidate) if candidate.exists() else "uv"
+
+
+def run_uv(arguments, what):
+    result = subprocess.run([uv_binary(), *arguments], env=uv_environment(), capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-8:])
+        raise EnvError(f"{what} failed:\n{tail}")
+
+
+def ensure(name, lock_path, python="/usr/bin/python3", dry_run=False):
+    """Make envs/NAME/current a complete build of the lock; return (changed, build_id)."""
+    lock_path = Path(lock_path)
+    env_dir = paths.ENVS_DIR / name
+    build = build_id(lock_path.read_text(), python_version(python))
+    target = env_dir / build
+    if is_complete(target):
+        if dry_run:
+            return (os.readlink(env_dir / "current") != build if (env_dir / "current").is_symlink() else True), build
+        return switch_current(env_dir, build), build
+    if dry_run:
+        return True, build
+    env_dir.mkdir(parents=True, exist_ok=True)
+    discard_incomplete(target)
+    run_uv(["venv", "--quiet", "--python", python, str(target)], f"Creating environment {name}")
+    run_uv(["pip", "install", "--quiet", "--python", str(target / "bin" / "python"),
+            "--require-hashes", "-r", str(lock_path)], f"Installing environment {name} from {lock_path}")
+    mark_complete(target, f"lock: {lock_path}\n")
+    switch_current(env_dir, build)
+    return True, build
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m hubstead.envs.pypi")
+    parser.add_argument("name")
+    parser.add_argument("lock")
+    parser.add_argument("--python", default="/usr/bin/python3")
+    parser.add_argument("--dry-run", action="store_true")
+    options = parser.parse_args(argv)
+    try:
+        changed, build = ensure(options.name, options.lock, options.python, options.dry_run)
+    except EnvError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(("would build " if options.dry_run else "built ") + build if changed else "unchanged")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

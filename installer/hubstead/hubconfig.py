@@ -1,0 +1,80 @@
+"""JupyterHub's configuration, computed from /etc/hubstead/config.yaml.
+
+The hub's jupyterhub_config.py (rendered by the hubstead_hub role) calls
+`configure(c)`; then every `*.py` in /etc/hubstead/jupyterhub_config.d/ runs, in
+name order, so a site can override anything.
+"""
+
+from . import config as hubstead_config
+from . import paths, usernames, users
+
+
+def configure(c, config_path=paths.CONFIG_PATH, dropin_dir=paths.DROPIN_DIR):
+    settings = hubstead_config.effective(
+        hubstead_config.validate(hubstead_config.load(config_path))
+    )
+    configure_hub(c, settings)
+    configure_auth(c, settings)
+    configure_spawner(c, settings)
+    load_dropins(c, dropin_dir)
+
+
+def configure_hub(c, settings):
+    internal = settings["internal"]
+    state = paths.STATE_DIR
+    c.JupyterHub.bind_url = f"http://:{settings['http']['port']}"
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = internal["hub_port"]
+    c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+    c.JupyterHub.pid_file = "/run/jupyterhub.pid"
+    # The proxy is its own service (configurable-http-proxy.service); its token
+    # comes from the CONFIGPROXY_AUTH_TOKEN environment variable.
+    c.ConfigurableHTTPProxy.should_start = False
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{internal['proxy_api_port']}"
+    # Restarting or upgrading the hub must not stop users' servers.
+    c.JupyterHub.cleanup_servers = False
+
+
+def configure_auth(c, settings):
+    user_lists = settings["users"]
+    native = settings["auth"]["native"]
+    c.JupyterHub.authenticator_class = "native"
+    # NativeAuthenticator gates access itself (sign-up, then approval).
+    c.Authenticator.allow_all = True
+    c.Authenticator.admin_users = set(user_lists["admin"])
+    c.Authenticator.blocked_users = set(user_lists["banned"])
+    c.Authenticator.username_pattern = usernames.PATTERN
+    c.NativeAuthenticator.open_signup = native["open_signup"]
+    c.NativeAuthenticator.minimum_password_length = native["minimum_password_length"]
+    c.NativeAuthenticator.allowed_failed_logins = native["allowed_failed_logins"]
+    c.NativeAuthenticator.check_common_password = True
+
+
+def configure_spawner(c, settings):
+    env_bin = str(paths.default_env_prefix() / "bin")
+    limits = settings["limits"]
+    c.JupyterHub.spawner_class = "systemdspawner.SystemdSpawner"
+    c.SystemdSpawner.username_template = usernames.UNIX_PREFIX + "{USERNAME}"
+    c.SystemdSpawner.unit_name_template = usernames.UNIX_PREFIX + "{USERNAME}-singleuser"
+    c.SystemdSpawner.default_shell = "/bin/bash"
+    c.SystemdSpawner.extra_paths = [env_bin]
+    c.SystemdSpawner.isolate_tmp = True
+    c.SystemdSpawner.isolate_devices = True
+    c.Spawner.cmd = [f"{env_bin}/jupyterhub-singleuser"]
+    c.Spawner.default_url = "/lab" if settings["user_environment"]["default_app"] == "jupyterlab" else "/tree"
+    c.Spawner.start_timeout = 120
+    c.Spawner.http_timeout = 90
+    c.Spawner.pre_spawn_hook = users.pre_spawn_hook
+    if limits["memory"]:
+        c.Spawner.mem_limit = limits["memory"]
+    if limits["cpu"]:
+        c.Spawner.cpu_limit = float(limits["cpu"])
+
+
+def load_dropins(c, dropin_dir):
+    if not dropin_dir.is_dir():
+        return
+    for path in sorted(dropin_dir.glob("*.py")):
+        code = compile(path.read_text(), str(path), "exec")
+        exec(code, {"c": c, "__file__": str(path), "__name__": "jupyterhub_config_dropin"})

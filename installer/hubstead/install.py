@@ -1,0 +1,105 @@
+"""`hubstead install`: write the config, then bring the machine to that state.
+
+Re-running is an upgrade: the config keeps what the operator set, new options are
+merged in, and the roles change only what differs.
+"""
+
+import hashlib
+import socket
+import subprocess
+from dataclasses import dataclass, field
+
+from . import config as hubstead_config
+from . import paths
+from .usernames import username_problem
+
+CONFIG_HEADER = """\
+# Hubstead's configuration. Change it with `hubstead config set KEY VALUE`
+# (or edit it and run `hubstead install` again). Every key is documented in
+# docs/reference/config.md.
+"""
+
+
+class InstallError(Exception):
+    """Expected install failure; the message says what to do."""
+
+
+@dataclass
+class InstallOptions:
+    admins: list = field(default_factory=list)
+    http_port: int | None = None
+    hub_port: int | None = None
+    proxy_api_port: int | None = None
+    config_path: str = str(paths.CONFIG_PATH)
+
+
+@dataclass
+class InstallReport:
+    config_changed: bool
+    apply: object  # ansible.ApplyResult
+    url: str
+    admins: list
+
+
+def desired_config(current, options):
+    """The config after merging the install options into the current one."""
+    for name in options.admins:
+        problem = username_problem(name)
+        if problem:
+            raise InstallError(f"--admin {name!r}: {problem}")
+    desired = hubstead_config.add_items(current, "users.admin", options.admins) if options.admins else current
+    for key, value in (("http.port", options.http_port), ("internal.hub_port", options.hub_port),
+                       ("internal.proxy_api_port", options.proxy_api_port)):
+        if value is not None and hubstead_config.get_value(desired, key) != value:
+            desired = hubstead_config.set_value(desired, key, value)
+    return hubstead_config.validate(desired)
+
+
+def role_variables(settings, config_text):
+    """The Ansible variables for the roles, from the effective settings."""
+    return {
+        "hubstead_hub_prefix": str(paths.HUB_PREFIX),
+        "hubstead_envs_dir": str(paths.ENVS_DIR),
+        "hubstead_state_dir": str(paths.STATE_DIR),
+        "hubstead_config_path": str(paths.CONFIG_PATH),
+        # The hub restarts when its config changes: the rendered entry point records this.
+        "hubstead_config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
+        "hubstead_http_port": settings["http"]["port"],
+        "hubstead_hub_port": settings["internal"]["hub_port"],
+        "hubstead_proxy_api_port": settings["internal"]["proxy_api_port"],
+        "hubstead_default_env_lock": str(paths.DEFAULT_ENV_LOCK),
+    }
+
+
+def run_install(options, check=False, console=None):
+    from . import ansible
+
+    current = hubstead_config.load(options.config_path)
+    desired = desired_config(current, options)
+    if check:
+        config_changed = hubstead_config.dumps(desired) != hubstead_config.dumps(current)
+        config_text = hubstead_config.dumps(desired)
+    else:
+        config_changed = hubstead_config.save(options.config_path, desired, header=CONFIG_HEADER)
+        with open(options.config_path) as handle:
+            config_text = handle.read()
+    settings = hubstead_config.effective(desired)
+    result = ansible.apply(role_variables(settings, config_text), check=check, console=console)
+    return InstallReport(config_changed=config_changed, apply=result,
+                         url=public_url(settings["http"]["port"]), admins=settings["users"]["admin"])
+
+
+def host_address():
+    """The machine's first address, for the URL printed at the end."""
+    try:
+        addresses = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        addresses = []
+    return addresses[0] if addresses else socket.getfqdn()
+
+
+def public_url(port):
+    host = host_address()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}" if port == 80 else f"http://{host}:{port}"

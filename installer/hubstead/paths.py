@@ -1,0 +1,25 @@
+"""Where Hubstead keeps things on the machine (design.md, "The machine after install")."""
+
+import os
+import sys
+from pathlib import Path
+
+HUB_PREFIX = Path(os.environ.get("HUBSTEAD_HUB_PREFIX", "/opt/hubstead/hub"))
+ENVS_DIR = Path(os.environ.get("HUBSTEAD_ENVS_DIR", "/opt/hubstead/envs"))
+CONFIG_PATH = Path(os.environ.get("HUBSTEAD_CONFIG", "/etc/hubstead/config.yaml"))
+DROPIN_DIR = Path("/etc/hubstead/jupyterhub_config.d")
+STATE_DIR = Path(os.environ.get("HUBSTEAD_STATE_DIR", "/var/lib/hubstead"))
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_ENV_LOCK = PACKAGE_DIR / "envs" / "default" / "requirements.txt"
+
+
+def roles_dir():
+    """The Ansible roles: installed beside the venv, or the checkout's roles/."""
+    installed = Path(sys.prefix) / "share" / "hubstead" / "roles"
+    if installed.is_dir():
+        return installed
+    return PACKAGE_DIR.parent.parent / "roles"
+
+
+def default_env_prefix():
+    return ENVS_DIR / "default" / "current"
