@@ -36,6 +36,7 @@ class InstallOptions:
 @dataclass
 class InstallReport:
     config_changed: bool
+    config_differences: list
     apply: object  # ansible.ApplyResult
     url: str
     admins: list
@@ -76,6 +77,7 @@ def run_install(options, check=False, console=None):
 
     current = hubstead_config.load(options.config_path)
     desired = desired_config(current, options)
+    config_differences = hubstead_config.differences(current, desired)
     if check:
         config_changed = hubstead_config.dumps(desired) != hubstead_config.dumps(current)
         config_text = hubstead_config.dumps(desired)
@@ -85,7 +87,7 @@ def run_install(options, check=False, console=None):
             config_text = handle.read()
     settings = hubstead_config.effective(desired)
     result = ansible.apply(role_variables(settings, config_text), check=check, console=console)
-    return InstallReport(config_changed=config_changed, apply=result,
+    return InstallReport(config_changed=config_changed, config_differences=config_differences, apply=result,
                          url=public_url(settings["http"]["port"]), admins=settings["users"]["admin"])
 
 

@@ -33,6 +33,8 @@ def present(report, check, console):
         failed = ", ".join(outcome.name for outcome in result.failed) or result.status
         raise click.ClickException(f"install failed at: {failed}. Fix the cause above and run the same command again.")
     changes = len(result.changed) + int(report.config_changed)
+    for line in report.config_differences:
+        console.print(f"[yellow]• {'would set' if check else 'set'}:[/yellow] {line}")
     if check:
         console.print("Nothing would change." if not changes else f"{changes} change(s) would be made; nothing was changed.")
         return

@@ -112,6 +112,21 @@ def get_value(config, dotted_key, default=None):
     return node
 
 
+def differences(old, new, prefix=""):
+    """Lines `key: old -> new` for every leaf that differs between two configs."""
+    old, new = to_plain(old or {}), to_plain(new or {})
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        dotted = f"{prefix}{key}"
+        before, after = old.get(key), new.get(key)
+        if isinstance(before, dict) or isinstance(after, dict):
+            lines += differences(before if isinstance(before, dict) else {},
+                                 after if isinstance(after, dict) else {}, dotted + ".")
+        elif before != after:
+            lines.append(f"{dotted}: {before!r} -> {after!r}")
+    return lines
+
+
 def _yaml():
     from ruamel.yaml import YAML
 

@@ -1,0 +1,120 @@
+"""The config file: schema validation names the key, writes are atomic and keep comments."""
+
+import pytest
+
+from hubstead import config
+from hubstead.config.schema import SCHEMA
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"limits": {"memory": "1 G"}}, "limits.memory: '1 G' is not a size; use a number with K, M, G or T"),
+    ({"limits": {"memory": "lots"}}, "limits.memory: 'lots' is not a size"),
+    ({"limits": {"cpu": "two"}}, "limits.cpu: 'two' is not a valid value; expected a number or null"),
+    ({"limits": {"cpu": 0}}, "limits.cpu:"),
+    ({"http": {"port": "eighty"}}, "http.port: 'eighty' is not a valid value; expected a whole number"),
+    ({"http": {"port": 70000}}, "http.port:"),
+    ({"http": {"prot": 80}}, "unknown key http.prot; known keys here: port"),
+    ({"colour": "blue"}, "unknown key colour; known keys here: users, auth"),
+    ({"user_environment": {"default_app": "vscode"}},
+     "user_environment.default_app: 'vscode' is not one of jupyterlab, classic"),
+    ({"users": {"admin": "alice"}}, "users.admin: 'alice' is not a valid value; expected a list"),
+    ({"users": {"admin": ["Bob Smith"]}}, "users.admin: 'Bob Smith': use lowercase letters"),
+    ({"users": {"banned": ["root"]}}, "users.banned: 'root': 'root' is reserved"),
+    ({"auth": {"native": {"open_signup": "yes"}}},
+     "auth.native.open_signup: 'yes' is not a valid value; expected true or false"),
+])
+def test_invalid_values_are_refused_naming_the_key(bad, message):
+    with pytest.raises(config.ConfigError) as refusal:
+        config.validate(bad)
+    assert str(refusal.value).startswith(message)
+    assert "\n" not in str(refusal.value)
+
+
+@pytest.mark.parametrize("good", [
+    {},
+    {"users": {"admin": ["alice"], "allowed": ["bob"], "banned": []}},
+    {"limits": {"memory": "1G", "cpu": 0.5}},
+    {"limits": {"memory": "512M", "cpu": 2}},
+    {"limits": {"memory": None, "cpu": None}},
+    {"http": {"port": 8080}, "internal": {"hub_port": 9081, "proxy_api_port": 9001}},
+    {"user_environment": {"default_app": "classic"}},
+])
+def test_valid_configs_pass(good):
+    assert config.validate(good) == good
+
+
+def test_defaults_cover_every_key_and_are_valid():
+    settings = config.effective({})
+    config.validate(settings)
+    assert settings["http"]["port"] == 80
+    assert settings["users"]["admin"] == []
+    assert settings["auth"]["type"] == "native"
+    assert settings["limits"] == {"memory": None, "cpu": None}
+
+
+def test_every_key_is_documented():
+    def walk(schema, where):
+        for key, sub in schema.get("properties", {}).items():
+            assert sub.get("description"), f"{where}{key} has no description"
+            walk(sub, f"{where}{key}.")
+    walk(SCHEMA, "")
+
+
+def test_effective_keeps_what_the_operator_set():
+    settings = config.effective({"limits": {"memory": "2G"}})
+    assert settings["limits"] == {"memory": "2G", "cpu": None}
+
+
+def test_set_add_and_get_are_pure():
+    original = {"users": {"admin": ["alice"]}}
+    changed = config.add_items(original, "users.admin", ["bob", "alice"])
+    assert changed["users"]["admin"] == ["alice", "bob"]
+    assert original == {"users": {"admin": ["alice"]}}
+    assert config.get_value(config.set_value({}, "limits.memory", "1G"), "limits.memory") == "1G"
+    assert config.get_value({}, "limits.memory", "none") == "none"
+
+
+def test_differences_list_each_changed_leaf():
+    old = {"users": {"admin": ["alice"]}, "http": {"port": 80}}
+    new = {"users": {"admin": ["alice", "bob"]}, "http": {"port": 80}, "limits": {"memory": "1G"}}
+    assert config.differences(old, new) == [
+        "limits.memory: None -> '1G'", "users.admin: ['alice'] -> ['alice', 'bob']"]
+
+
+def test_save_is_atomic_keeps_previous_and_comments(tmp_path):
+    path = tmp_path / "config.yaml"
+    assert config.save(path, {"users": {"admin": ["alice"]}}, header="# site notes\n")
+    loaded = config.load(path)
+    loaded["http"] = {"port": 8080}
+    assert config.save(path, loaded)
+    text = path.read_text()
+    assert "# site notes" in text and "port: 8080" in text
+    assert "port" not in (tmp_path / "config.yaml.prev").read_text()
+    assert not config.save(path, config.load(path)), "an unchanged config is not rewritten"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "config.yaml.prev"]
+
+
+def test_invalid_config_is_never_written(tmp_path):
+    path = tmp_path / "config.yaml"
+    config.save(path, {"http": {"port": 8080}})
+    before = path.read_text()
+    with pytest.raises(config.ConfigError, match="http.port"):
+        config.save(path, {"http": {"port": "x"}})
+    assert path.read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("users:\n  admin: [alice\nhttp: {port: 80}\n")
+    with pytest.raises(config.ConfigError, match=r"is not valid YAML \(line \d+\)"):
+        config.load(path)
+
+
+def test_missing_or_empty_file_is_an_empty_config(tmp_path):
+    assert config.load(tmp_path / "absent.yaml") == {}
+    (tmp_path / "empty.yaml").write_text("")
+    assert config.load(tmp_path / "empty.yaml") == {}
+    (tmp_path / "list.yaml").write_text("- a\n")
+    with pytest.raises(config.ConfigError, match="must hold a mapping"):
+        config.load(tmp_path / "list.yaml")
