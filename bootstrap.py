@@ -245,6 +245,8 @@ def install_apt_packages(env, log_file):
     missing = missing_apt_packages(APT_PACKAGES, env)
     if not missing:
         return "already installed"
+    # An apt run killed half-way leaves dpkg waiting for this before it installs anything.
+    run(["dpkg", "--configure", "-a"], env, log_file, "Finishing an interrupted dpkg run")
     run(["apt-get", "update", "-q"], env, log_file, "apt-get update")
     run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env, log_file,
         f"Installing {' '.join(missing)} with apt")

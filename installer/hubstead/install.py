@@ -4,7 +4,6 @@ Re-running is an upgrade: the config keeps what the operator set, new options ar
 merged in, and the roles change only what differs.
 """
 
-import hashlib
 import socket
 import subprocess
 from dataclasses import dataclass, field
@@ -56,15 +55,13 @@ def desired_config(current, options):
     return hubstead_config.validate(desired)
 
 
-def role_variables(settings, config_text):
+def role_variables(settings):
     """The Ansible variables for the roles, from the effective settings."""
     return {
         "hubstead_hub_prefix": str(paths.HUB_PREFIX),
         "hubstead_envs_dir": str(paths.ENVS_DIR),
         "hubstead_state_dir": str(paths.STATE_DIR),
         "hubstead_config_path": str(paths.CONFIG_PATH),
-        # The hub restarts when its config changes: the rendered entry point records this.
-        "hubstead_config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
         "hubstead_http_port": settings["http"]["port"],
         "hubstead_hub_port": settings["internal"]["hub_port"],
         "hubstead_proxy_api_port": settings["internal"]["proxy_api_port"],
@@ -79,14 +76,11 @@ def run_install(options, check=False, console=None):
     desired = desired_config(current, options)
     config_differences = hubstead_config.differences(current, desired)
     if check:
-        config_changed = hubstead_config.dumps(desired) != hubstead_config.dumps(current)
-        config_text = hubstead_config.dumps(desired)
+        config_changed = bool(config_differences)
     else:
         config_changed = hubstead_config.save(options.config_path, desired, header=CONFIG_HEADER)
-        with open(options.config_path) as handle:
-            config_text = handle.read()
     settings = hubstead_config.effective(desired)
-    result = ansible.apply(role_variables(settings, config_text), check=check, console=console)
+    result = ansible.apply(role_variables(settings), check=check, console=console)
     return InstallReport(config_changed=config_changed, config_differences=config_differences, apply=result,
                          url=public_url(settings["http"]["port"]), admins=settings["users"]["admin"])
 

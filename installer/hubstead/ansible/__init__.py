@@ -5,7 +5,9 @@ runs stay in /var/lib/hubstead/ansible for debugging.
 """
 
 import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,23 +112,35 @@ def apply(extravars, check=False, console=None):
     from rich.console import Console
 
     console = console or Console(stderr=True)
-    data_dir = paths.STATE_DIR / "ansible"
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    base = paths.STATE_DIR / "ansible"
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # A fresh private data dir each run: ansible-runner saves a run's cmdline and
+    # extravars there and would silently reuse them (a --check would stick).
+    data_dir = Path(tempfile.mkdtemp(prefix="run-", dir=base))
     # ansible-runner starts ansible-playbook from PATH: the one in this venv.
     os.environ["PATH"] = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
     envvars = {**QUIET_ANSIBLE, "ANSIBLE_ROLES_PATH": str(paths.roles_dir())}
     inventory = f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}"
     progress = _Progress(console, check)
-    with progress.progress:
-        runner = ansible_runner.run(
-            private_data_dir=str(data_dir),
-            playbook=str(PLAYBOOK),
-            inventory=inventory,
-            extravars=extravars,
-            envvars=envvars,
-            cmdline="--check --diff" if check else None,
-            event_handler=progress,
-            rotate_artifacts=KEEP_RUNS,
-            quiet=True,
-        )
+    try:
+        with progress.progress:
+            runner = _run(ansible_runner, data_dir, base / "artifacts", inventory, extravars, envvars, check,
+                          progress)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
     return ApplyResult(status=runner.status, outcomes=progress.outcomes)
+
+
+def _run(ansible_runner, data_dir, artifact_dir, inventory, extravars, envvars, check, progress):
+    return ansible_runner.run(
+        private_data_dir=str(data_dir),
+        artifact_dir=str(artifact_dir),
+        playbook=str(PLAYBOOK),
+        inventory=inventory,
+        extravars=extravars,
+        envvars=envvars,
+        cmdline="--check --diff" if check else "",
+        event_handler=progress,
+        rotate_artifacts=KEEP_RUNS,
+        quiet=True,
+    )
