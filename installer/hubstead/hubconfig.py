@@ -48,7 +48,9 @@ def configure_auth(c, settings):
     c.NativeAuthenticator.open_signup = native["open_signup"]
     c.NativeAuthenticator.minimum_password_length = native["minimum_password_length"]
     c.NativeAuthenticator.allowed_failed_logins = native["allowed_failed_logins"]
+    # Set explicitly: NativeAuthenticator 1.3.0's own defaults for these do not take effect.
     c.NativeAuthenticator.check_common_password = True
+    c.NativeAuthenticator.seconds_before_next_try = 600
 
 
 def configure_spawner(c, settings):
