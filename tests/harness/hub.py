@@ -97,7 +97,8 @@ def install_hub(container: Container, *, timeout: float = INSTALL_TIMEOUT,
     cmd = install_command(port, hub_port, proxy_api_port)
     log(f"install: {' '.join(cmd)}")
     started = time.monotonic()
-    proc = container.run_background(cmd)
+    # Unbuffered, or Python holds the install's progress until exit when writing to a file.
+    proc = container.run_background(cmd, env={"PYTHONUNBUFFERED": "1"})
     shown = 0
     while proc.poll() is None and time.monotonic() - started < timeout:
         time.sleep(0.5)
