@@ -4,6 +4,7 @@ Re-running is an upgrade: the config keeps what the operator set, new options ar
 merged in, and the roles change only what differs.
 """
 
+import os
 import socket
 import subprocess
 from dataclasses import dataclass, field
@@ -55,13 +56,13 @@ def desired_config(current, options):
     return hubstead_config.validate(desired)
 
 
-def role_variables(settings):
+def role_variables(settings, config_path):
     """The Ansible variables for the roles, from the effective settings."""
     return {
         "hubstead_hub_prefix": str(paths.HUB_PREFIX),
         "hubstead_envs_dir": str(paths.ENVS_DIR),
         "hubstead_state_dir": str(paths.STATE_DIR),
-        "hubstead_config_path": str(paths.CONFIG_PATH),
+        "hubstead_config_path": os.path.abspath(config_path),
         "hubstead_http_port": settings["http"]["port"],
         "hubstead_hub_port": settings["internal"]["hub_port"],
         "hubstead_proxy_api_port": settings["internal"]["proxy_api_port"],
@@ -72,6 +73,8 @@ def role_variables(settings):
 def run_install(options, check=False, console=None):
     from . import ansible
 
+    if os.geteuid() != 0:
+        raise InstallError("hubstead install must run as root: try `sudo hubstead install ...`.")
     current = hubstead_config.load(options.config_path)
     desired = desired_config(current, options)
     config_differences = hubstead_config.differences(current, desired)
@@ -80,7 +83,7 @@ def run_install(options, check=False, console=None):
     else:
         config_changed = hubstead_config.save(options.config_path, desired, header=CONFIG_HEADER)
     settings = hubstead_config.effective(desired)
-    result = ansible.apply(role_variables(settings), check=check, console=console)
+    result = ansible.apply(role_variables(settings, options.config_path), check=check, console=console)
     return InstallReport(config_changed=config_changed, config_differences=config_differences, apply=result,
                          url=public_url(settings["http"]["port"]), admins=settings["users"]["admin"])
 

@@ -1,0 +1,48 @@
+"""`hubstead install`'s pure parts: merging options into the config, the roles' variables."""
+
+import pytest
+
+from hubstead import config
+from hubstead.install import InstallError, InstallOptions, desired_config, public_url, role_variables
+
+
+def test_admins_are_added_once_and_kept_across_reruns():
+    first = desired_config({}, InstallOptions(admins=["alice"]))
+    again = desired_config(first, InstallOptions(admins=["alice", "bob"]))
+    assert again["users"]["admin"] == ["alice", "bob"]
+    assert desired_config(again, InstallOptions()) == again, "a bare re-run keeps what was set"
+
+
+def test_ports_given_are_set_and_others_left_alone():
+    current = {"http": {"port": 8080}, "limits": {"memory": "1G"}}
+    desired = desired_config(current, InstallOptions(hub_port=9081))
+    assert desired["http"]["port"] == 8080
+    assert desired["internal"]["hub_port"] == 9081
+    assert desired["limits"]["memory"] == "1G"
+    assert current == {"http": {"port": 8080}, "limits": {"memory": "1G"}}, "the input is not changed"
+
+
+@pytest.mark.parametrize("name", ["Bob Smith", "root", "Alice"])
+def test_invalid_admin_is_refused_before_anything_is_written(name):
+    with pytest.raises(InstallError, match=f"--admin {name!r}"):
+        desired_config({}, InstallOptions(admins=[name]))
+
+
+def test_an_invalid_existing_config_is_reported_by_key():
+    with pytest.raises(config.ConfigError, match="limits.memory"):
+        desired_config({"limits": {"memory": "lots"}}, InstallOptions(admins=["alice"]))
+
+
+def test_role_variables_follow_the_config():
+    settings = config.effective({"http": {"port": 8080}})
+    variables = role_variables(settings, "/etc/hubstead/config.yaml")
+    assert variables["hubstead_http_port"] == 8080
+    assert variables["hubstead_hub_port"] == 8081
+    assert variables["hubstead_config_path"] == "/etc/hubstead/config.yaml"
+    assert variables["hubstead_default_env_lock"].endswith("envs/default/requirements.txt")
+
+
+def test_public_url_leaves_out_port_80(monkeypatch):
+    monkeypatch.setattr("hubstead.install.host_address", lambda: "203.0.113.7")
+    assert public_url(80) == "http://203.0.113.7"
+    assert public_url(8080) == "http://203.0.113.7:8080"
