@@ -1,5 +1,7 @@
 """The config file: schema validation names the key, writes are atomic and keep comments."""
 
+import copy
+
 import pytest
 
 from hubstead import config
@@ -118,3 +120,108 @@ def test_missing_or_empty_file_is_an_empty_config(tmp_path):
     (tmp_path / "list.yaml").write_text("- a\n")
     with pytest.raises(config.ConfigError, match="must hold a mapping"):
         config.load(tmp_path / "list.yaml")
+
+
+@pytest.mark.parametrize("key, text, value", [
+    ("http.port", "8080", 8080),
+    ("limits.memory", "1G", "1G"),
+    ("limits.memory", "512", "512"),
+    ("limits.memory", "null", None),
+    ("limits.memory", "None", None),
+    ("limits.cpu", "0.5", 0.5),
+    ("limits.cpu", "2", 2),
+    ("limits.cpu", "none", None),
+    ("auth.native.open_signup", "true", True),
+    ("auth.native.open_signup", "False", False),
+    ("auth.native.open_signup", "yes", "yes"),
+    ("http.port", "eighty", "eighty"),
+    ("http.port", "null", "null"),
+    ("http.port", "1_000", "1_000"),
+    ("user_environment.default_app", "classic", "classic"),
+    ("auth.type", "true", "true"),
+])
+def test_parse_value_follows_the_key_type(key, text, value):
+    parsed = config.parse_value(key, text)
+    assert parsed == value and type(parsed) is type(value)
+
+
+def test_parse_value_refuses_sections_lists_and_unknown_keys():
+    with pytest.raises(config.ConfigError, match=r"^limits is a section, not a value; set one of its keys: "
+                                                 r"limits.memory, limits.cpu$"):
+        config.parse_value("limits", "1G")
+    with pytest.raises(config.ConfigError, match=r"^users.admin is a list"):
+        config.parse_value("users.admin", "alice")
+    with pytest.raises(config.ConfigError, match=r"^unknown key limit.memory; nearest known keys: limits.memory"):
+        config.parse_value("limit.memory", "1G")
+
+
+def test_parse_item_takes_list_keys_only():
+    assert config.parse_item("users.admin", "alice") == "alice"
+    with pytest.raises(config.ConfigError, match=r"^http.port is not a list but a single value"):
+        config.parse_item("http.port", "80")
+    with pytest.raises(config.ConfigError, match=r"^auth is not a list but a section"):
+        config.parse_item("auth", "x")
+
+
+@pytest.mark.parametrize("typed, nearest", [
+    ("http.prot", "http.port"),
+    ("port", "http.port"),
+    ("memory", "limits.memory"),
+    ("users.admins", "users.admin"),
+    ("auth.native.xyzzy", "auth.native.open_signup"),
+    ("xyzzy", "users"),
+])
+def test_nearest_keys_suggest_a_known_key(typed, nearest):
+    assert nearest in config.nearest_keys(typed)
+    with pytest.raises(config.ConfigError) as refusal:
+        config.lookup(typed)
+    assert str(refusal.value).startswith(f"unknown key {typed}; nearest known keys: ")
+
+
+def test_keys_list_every_leaf_with_type_default_and_description():
+    entries = {entry.name: entry for entry in config.keys()}
+    assert list(entries)[:3] == ["users.admin", "users.allowed", "users.banned"]
+    assert "limits" not in entries
+    assert entries["http.port"].type == "integer 1-65535" and entries["http.port"].default == 80
+    assert entries["users.admin"].kind == "list" and entries["users.admin"].type == "list of usernames"
+    assert entries["limits.memory"].type == "size (e.g. 512M, 1G) or null"
+    assert entries["user_environment.default_app"].choices == ("jupyterlab", "classic")
+    assert all(entry.description for entry in entries.values())
+    sections = [entry.name for entry in config.keys(sections=True) if entry.kind == "section"]
+    assert sections == ["users", "auth", "auth.native", "http", "internal", "limits", "user_environment"]
+    assert config.lookup("limits").default == {"memory": None, "cpu": None}
+
+
+def test_format_value_reads_as_typed():
+    assert [config.format_value(value) for value in (80, True, None, "1G", ["alice", "bob"], [], "512", "")] == [
+        "80", "true", "null", "1G", "[alice, bob]", "[]", '"512"', '""']
+
+
+def test_unset_and_remove_are_pure_and_prune_empty_sections():
+    original = {"limits": {"memory": "1G"}, "http": {"port": 8080}, "users": {"admin": ["alice", "bob"]}}
+    snapshot = copy.deepcopy(original)
+    assert config.unset_value(original, "limits.memory") == {"http": {"port": 8080},
+                                                             "users": {"admin": ["alice", "bob"]}}
+    assert config.unset_value(original, "limits.cpu") == original
+    assert config.unset_value(original, "http") == {"limits": {"memory": "1G"}, "users": {"admin": ["alice", "bob"]}}
+    assert config.remove_items(original, "users.admin", ["alice", "carol"])["users"]["admin"] == ["bob"]
+    assert config.remove_items(original, "users.allowed", ["alice"]) == original
+    assert original == snapshot
+
+
+def test_list_edits_keep_the_comments_of_other_items(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("users:\n  admin:\n    - alice  # the owner\n    - bob\n")
+    changed = config.add_items(config.load(path), "users.admin", ["carol"])
+    changed = config.remove_items(changed, "users.admin", ["bob"])
+    assert config.dumps(changed) == "users:\n  admin:\n    - alice  # the owner\n    - carol\n"
+
+
+def test_unset_keeps_the_comment_lines_that_follow_the_key(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("http:\n  port: 8080  # public\n\n# Agreed with IT\nlimits:\n  memory: 1G\n")
+    assert config.dumps(config.unset_value(config.load(path), "http.port")) == (
+        "\n# Agreed with IT\nlimits:\n  memory: 1G\n")
+    path.write_text("users:\n  admin:\n    - alice\n\n# Agreed with IT\nlimits:\n  memory: 1G\n")
+    assert config.dumps(config.remove_items(config.load(path), "users.admin", ["alice"])) == (
+        "users:\n  admin: []\n\n# Agreed with IT\nlimits:\n  memory: 1G\n")

@@ -11,11 +11,16 @@ import tempfile
 from pathlib import Path
 
 from ..usernames import username_problem
+from . import comments
+from .errors import ConfigError
+from .keys import (Key, format_value, keys, lookup, nearest_keys, parse_item, parse_value,
+                   unknown_key_message)
 from .schema import SCHEMA, defaults
 
-
-class ConfigError(Exception):
-    """The config is invalid; the message names the key and what is wrong."""
+__all__ = ["ConfigError", "Key", "add_items", "differences", "dumps", "effective", "format_value",
+           "get_value", "keys", "load", "lookup", "nearest_keys", "parse_item", "parse_value",
+           "remove_items", "save", "set_value", "to_plain", "unknown_key_message", "unset_value",
+           "validate"]
 
 
 def validate(config):
@@ -99,8 +104,54 @@ def set_value(config, dotted_key, value):
 def add_items(config, dotted_key, values):
     """Return a copy of config with values appended to the list at dotted_key, once each."""
     current = get_value(config, dotted_key, [])
+    if isinstance(get_value(config, dotted_key), list):
+        # Append to a copy of the file's own list, so its items' comments stay.
+        new = copy.deepcopy(config)
+        items = get_value(new, dotted_key)
+        for value in values:
+            if value not in items:
+                items.append(value)
+        return new
     merged = list(current) + [value for value in values if value not in current]
     return set_value(config, dotted_key, merged)
+
+
+def remove_items(config, dotted_key, values):
+    """Return a copy of config without values in the list at dotted_key (absent ones are ignored)."""
+    new = copy.deepcopy(config)
+    path = _path(new, dotted_key)
+    if path is None or not isinstance(path[-1][0][path[-1][1]], list):
+        return new
+    items = get_value(new, dotted_key)
+    for index in reversed(range(len(items))):
+        if items[index] in values:
+            comments.delete(path + [(items, index)])
+    return new
+
+
+def unset_value(config, dotted_key):
+    """Return a copy of config without dotted_key, and without the sections left empty by that.
+
+    A key that is not there is no change."""
+    new = copy.deepcopy(config)
+    path = _path(new, dotted_key)
+    if path is None:
+        return new
+    while len(path) > 1 and len(path[-1][0]) == 1:
+        path.pop()  # delete the highest section that would be left empty, not just the leaf
+    comments.delete(path)
+    return new
+
+
+def _path(config, dotted_key):
+    """[(container, key), ...] from the top of config down to dotted_key; None if it is not there."""
+    path, node = [], config
+    for part in dotted_key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        path.append((node, part))
+        node = node[part]
+    return path
 
 
 def get_value(config, dotted_key, default=None):

@@ -5,7 +5,9 @@ habits carry over (`users.admin`, `limits.memory`, `http.port`, ...).
 """
 
 SIZE_PATTERN = r"^[0-9]+(\.[0-9]+)?[KMGT]?$"
-USERNAME_LIST = {"type": "array", "items": {"type": "string"}, "uniqueItems": True, "default": []}
+# "format": "username" is an annotation (validate() checks usernames itself).
+USERNAME_LIST = {"type": "array", "items": {"type": "string", "format": "username"}, "uniqueItems": True,
+                 "default": []}
 PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
 
 

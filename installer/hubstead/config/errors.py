@@ -1,0 +1,5 @@
+"""The config's one exception, in its own module so every config module can raise it."""
+
+
+class ConfigError(Exception):
+    """The config is invalid; the message names the key and what is wrong."""
