@@ -6,7 +6,7 @@ name order, so a site can override anything.
 """
 
 from . import config as hubstead_config
-from . import paths, usernames, users
+from . import hubapi, paths, usernames, users
 
 
 def configure(c, config_path=paths.CONFIG_PATH, dropin_dir=paths.DROPIN_DIR):
@@ -34,6 +34,21 @@ def configure_hub(c, settings):
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{internal['proxy_api_port']}"
     # Restarting or upgrading the hub must not stop users' servers.
     c.JupyterHub.cleanup_servers = False
+    configure_hubstead_service(c)
+
+
+def configure_hubstead_service(c):
+    """Register hubstead itself as a hub service, so the CLI can use the REST API."""
+    token_path = paths.STATE_DIR / hubapi.TOKEN_FILE
+    if not token_path.exists():
+        return
+    c.JupyterHub.services = [{"name": hubapi.SERVICE_NAME, "api_token": token_path.read_text().strip()}]
+    c.JupyterHub.load_roles = [{
+        "name": "hubstead-admin",
+        "description": "What the hubstead CLI and web page may do through the hub's API.",
+        "scopes": hubapi.SERVICE_SCOPES,
+        "services": [hubapi.SERVICE_NAME],
+    }]
 
 
 def configure_auth(c, settings):

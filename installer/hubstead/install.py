@@ -84,8 +84,22 @@ def run_install(options, check=False, console=None):
         config_changed = hubstead_config.save(options.config_path, desired, header=CONFIG_HEADER)
     settings = hubstead_config.effective(desired)
     result = ansible.apply(role_variables(settings, options.config_path), check=check, console=console)
+    if result.ok and not check:
+        ensure_default_groups(settings)
     return InstallReport(config_changed=config_changed, config_differences=config_differences, apply=result,
                          url=public_url(settings["http"]["port"]), admins=settings["users"]["admin"])
+
+
+DEFAULT_GROUPS = ("instructors",)
+
+
+def ensure_default_groups(settings):
+    """Groups every hub has from install on (the instructors' web page keys on them)."""
+    from .hubapi import Hub
+
+    hub = Hub.from_config(settings)
+    for group in DEFAULT_GROUPS:
+        hub.post(f"groups/{group}", ok=(201, 409))
 
 
 def host_address():
