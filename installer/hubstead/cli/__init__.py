@@ -10,6 +10,7 @@ import click
 
 # command name -> "module:attribute"; the module is imported only when used.
 COMMANDS = {
+    "config": "hubstead.cli.config:config_group",
     "install": "hubstead.cli.install:install",
 }
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

@@ -13,14 +13,12 @@ from pathlib import Path
 from ..usernames import username_problem
 from . import comments
 from .errors import ConfigError
-from .keys import (Key, format_value, keys, lookup, nearest_keys, parse_item, parse_value,
-                   unknown_key_message)
+from .keys import Key, format_value, keys, lookup, nearest_keys, parse_item, parse_value
 from .schema import SCHEMA, defaults
 
 __all__ = ["ConfigError", "Key", "add_items", "differences", "dumps", "effective", "format_value",
            "get_value", "keys", "load", "lookup", "nearest_keys", "parse_item", "parse_value",
-           "remove_items", "save", "set_value", "to_plain", "unknown_key_message", "unset_value",
-           "validate"]
+           "remove_items", "save", "set_value", "to_plain", "unset_value", "validate"]
 
 
 def validate(config):
