@@ -23,8 +23,9 @@ import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .caches import cache_binds, caching_enabled, harvest_apt_archives, seed_apt_archives
 from .host import BackgroundProcess, find_child, free_tcp_ports, kill_group
-from .rootfs import CONTAINER_HOSTNAME, cache_dir, ensure_base_rootfs, log
+from .rootfs import CONTAINER_HOSTNAME, ensure_base_rootfs, log
 
 __all__ = [
     "BackgroundProcess",
@@ -41,16 +42,6 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# Mount point inside -> host cache subdirectory, so apt's .debs and pip's and uv's
-# wheels are downloaded once per machine instead of once per container. One host dir
-# may back several mount points: uv's default cache for root, and the product's own
-# UV_CACHE_DIR (installer/hubstead/envs/pypi.py). Add a line if the product moves it.
-CACHE_MOUNTS = {
-    "/var/cache/apt/archives": "apt-archives",
-    "/root/.cache/pip": "pip",
-    "/root/.cache/uv": "uv",
-    "/var/cache/hubstead/uv": "uv",
-}
 DEFAULT_TIMEOUT = 600.0
 WORKDIR_PREFIX = "hubstead-harness-"
 
@@ -79,23 +70,6 @@ def _tail(text: str | None, lines: int = 40) -> str:
     return "\n".join((text or "").splitlines()[-lines:])
 
 
-def caching_enabled() -> bool:
-    """False when HUBSTEAD_TEST_NO_CACHE is set, for honest cold benchmarks."""
-    return os.environ.get("HUBSTEAD_TEST_NO_CACHE", "") in ("", "0")
-
-
-def cache_binds() -> list[tuple[Path, str]]:
-    """(host cache dir, mount point inside) pairs; the host dirs are created if missing."""
-    binds = []
-    for inside, name in CACHE_MOUNTS.items():
-        host = cache_dir() / name
-        host.mkdir(parents=True, exist_ok=True)
-        binds.append((host, inside))
-    # apt refuses to download without archives/partial.
-    (cache_dir() / "apt-archives" / "partial").mkdir(exist_ok=True)
-    return binds
-
-
 def _sweep_dead_workdirs() -> None:
     """Remove console-log dirs of harness processes that were killed before stop()."""
     for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
@@ -109,7 +83,8 @@ class Container:
 
     binds_ro / binds map host paths to paths inside. binds_ro defaults to the
     repository checkout at /src; pass {} for none. cache=None follows
-    HUBSTEAD_TEST_NO_CACHE; cache=True adds the CACHE_MOUNTS binds.
+    HUBSTEAD_TEST_NO_CACHE; cache=True binds the pip/uv caches and copies cached apt
+    .debs in after boot and new ones out at stop (see caches.py for why not a bind).
     """
 
     def __init__(
@@ -127,7 +102,8 @@ class Container:
         # Kept as (host, inside) pairs: one host dir may be bound at several places.
         self.binds_ro = list(({REPO_ROOT: "/src"} if binds_ro is None else binds_ro).items())
         self.binds = list((binds or {}).items())
-        if caching_enabled() if cache is None else cache:
+        self.cache = caching_enabled() if cache is None else cache
+        if self.cache:
             taken = {inside for _, inside in self.binds + self.binds_ro}
             self.binds += [(h, i) for h, i in cache_binds() if i not in taken]
         self.name = name or f"hs-{os.getpid()}-{next(_names)}"
@@ -190,6 +166,13 @@ class Container:
             raise
         self.boot_seconds = time.monotonic() - started
         log(f"container {self.name} booted in {self.boot_seconds:.1f} s")
+        if self.cache:
+            try:
+                seeded = seed_apt_archives(self.pid)
+            except OSError as error:  # a slower test, not a failed one
+                log(f"container {self.name}: could not copy cached apt .debs in: {error}")
+            else:
+                log(f"container {self.name}: {seeded} cached apt .debs copied in")
         return self
 
     @staticmethod
@@ -239,6 +222,11 @@ class Container:
             kill_group(proc, signal.SIGKILL)
             proc.wait()
         self._procs.clear()
+        if self.cache and self.pid is not None and self.nspawn.poll() is None:
+            try:
+                harvest_apt_archives(self.pid)
+            except OSError as error:  # a cache miss next time, not a test failure
+                log(f"container {self.name}: could not save apt .debs: {error}")
         if self.nspawn is not None and self.nspawn.poll() is None:
             if self.pid is not None:
                 os.kill(self.pid, signal.SIGRTMIN + 3)

@@ -37,15 +37,11 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 HOST_CA_DIR = Path("/usr/local/share/ca-certificates")
 CONTAINER_HOSTNAME = "hubstead-test"
 
-# Written into the rootfs. Why each line:
-# - Sandbox::User root: tests bind a host directory at /var/cache/apt/archives so .debs
-#   survive across containers; apt would otherwise drop to `_apt`, whose uid differs
-#   between the rootfs and the host directory's owner, and fail on archives/partial.
-# - Keep-Downloaded-Packages: the `apt` front end deletes .debs after installing by
-#   default, which would empty that shared cache.
+# Written into the rootfs: the `apt` front end deletes .debs after installing by
+# default, and the harness copies downloaded .debs out into the host's cache at stop
+# (caches.py). apt's sandbox user stays `_apt`, as on a real machine.
 APT_TEST_CONF = """\
 // Written by the Hubstead test harness (tests/harness/rootfs.py).
-APT::Sandbox::User "root";
 Binary::apt::APT::Keep-Downloaded-Packages "true";
 APT::Keep-Downloaded-Packages "true";
 """
