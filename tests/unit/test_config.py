@@ -225,3 +225,14 @@ def test_unset_keeps_the_comment_lines_that_follow_the_key(tmp_path):
     path.write_text("users:\n  admin:\n    - alice\n\n# Agreed with IT\nlimits:\n  memory: 1G\n")
     assert config.dumps(config.remove_items(config.load(path), "users.admin", ["alice"])) == (
         "users:\n  admin: []\n\n# Agreed with IT\nlimits:\n  memory: 1G\n")
+
+
+def test_the_config_reference_matches_the_schema():
+    """docs/reference/config.md is generated; regenerate it with scripts/config-reference."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "config-reference"
+    checked = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
