@@ -236,3 +236,11 @@ def test_the_config_reference_matches_the_schema():
     script = Path(__file__).resolve().parents[2] / "scripts" / "config-reference"
     checked = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
+
+
+def test_list_edits_refuse_a_value_that_is_not_a_list():
+    broken = {"users": {"admin": "alice"}}
+    for change in (config.add_items, config.remove_items):
+        with pytest.raises(config.ConfigError, match=r"^users.admin: 'alice' is not a valid value; expected a list"):
+            change(broken, "users.admin", ["ali"])
+    assert config.add_items({"users": {"admin": None}}, "users.admin", ["bob", "bob"]) == {"users": {"admin": ["bob"]}}

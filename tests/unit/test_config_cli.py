@@ -242,6 +242,14 @@ def test_add_and_remove_items(cfg, path):
     assert config.load(path)["users"]["admin"] == ["bob"]
 
 
+def test_list_verbs_on_a_broken_list_say_so(cfg, path):
+    path.write_text("users:\n  admin: alice\n")
+    for verb in ("add-item", "remove-item"):
+        done = cfg(verb, "users.admin", "ali")
+        assert (done.code, done.err) == (1, "error: users.admin: 'alice' is not a valid value; expected a list\n")
+    assert path.read_text() == "users:\n  admin: alice\n"
+
+
 def test_validate_the_config_or_another_file(cfg, path, tmp_path):
     path.write_text(COMMENTED)
     assert cfg("validate").out == f"{path} is valid.\n"

@@ -131,10 +131,11 @@ def add_item(obj, key, value):
 
     item = config.parse_item(key, value)
     current = _load(obj["config_path"])
-    if item in (config.get_value(current, key) or []):
+    new = config.add_items(current, key, [item])
+    if not config.differences(current, new):
         click.echo(f"{config.format_value(item)} is already in {key}; nothing changed.")
         return
-    _save(obj, config.add_items(current, key, [item]), f"added {config.format_value(item)} to {key}")
+    _save(obj, new, f"added {config.format_value(item)} to {key}")
 
 
 @config_group.command(name="remove-item")
@@ -151,10 +152,11 @@ def remove_item(obj, key, value):
 
     item = config.parse_item(key, value)
     current = _load(obj["config_path"])
-    if item not in (config.get_value(current, key) or []):
+    new = config.remove_items(current, key, [item])
+    if not config.differences(current, new):
         click.echo(f"{config.format_value(item)} is not in {key}; nothing changed.")
         return
-    _save(obj, config.remove_items(current, key, [item]), f"removed {config.format_value(item)} from {key}")
+    _save(obj, new, f"removed {config.format_value(item)} from {key}")
 
 
 @config_group.command()

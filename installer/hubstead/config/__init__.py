@@ -101,30 +101,37 @@ def set_value(config, dotted_key, value):
 
 def add_items(config, dotted_key, values):
     """Return a copy of config with values appended to the list at dotted_key, once each."""
-    current = get_value(config, dotted_key, [])
-    if isinstance(get_value(config, dotted_key), list):
-        # Append to a copy of the file's own list, so its items' comments stay.
-        new = copy.deepcopy(config)
-        items = get_value(new, dotted_key)
-        for value in values:
-            if value not in items:
-                items.append(value)
-        return new
-    merged = list(current) + [value for value in values if value not in current]
-    return set_value(config, dotted_key, merged)
+    current = _list_at(config, dotted_key)
+    if current is None:
+        return set_value(config, dotted_key, list(dict.fromkeys(values)))
+    # Append to a copy of the file's own list, so its items' comments stay.
+    new = copy.deepcopy(config)
+    items = get_value(new, dotted_key)
+    for value in values:
+        if value not in items:
+            items.append(value)
+    return new
 
 
 def remove_items(config, dotted_key, values):
     """Return a copy of config without values in the list at dotted_key (absent ones are ignored)."""
     new = copy.deepcopy(config)
-    path = _path(new, dotted_key)
-    if path is None or not isinstance(path[-1][0][path[-1][1]], list):
+    if _list_at(new, dotted_key) is None:
         return new
+    path = _path(new, dotted_key)
     items = get_value(new, dotted_key)
     for index in reversed(range(len(items))):
         if items[index] in values:
             comments.delete(path + [(items, index)])
     return new
+
+
+def _list_at(config, dotted_key):
+    """The list at dotted_key, None when absent or null; ConfigError when it is something else."""
+    value = get_value(config, dotted_key)
+    if value is None or isinstance(value, list):
+        return value
+    raise ConfigError(f"{dotted_key}: {value!r} is not a valid value; expected a list")
 
 
 def unset_value(config, dotted_key):
