@@ -54,7 +54,10 @@ def configure_hubstead_service(c):
 def configure_auth(c, settings):
     user_lists = settings["users"]
     native = settings["auth"]["native"]
-    c.JupyterHub.authenticator_class = "native"
+    # NativeAuthenticator plus hubstead's locks (hubstead.authenticator).
+    c.JupyterHub.authenticator_class = "hubstead.authenticator.HubsteadAuthenticator"
+    # How soon a locked user's open sessions end.
+    c.Authenticator.auth_refresh_age = 60
     # NativeAuthenticator gates access itself (sign-up, then approval).
     c.Authenticator.allow_all = True
     c.Authenticator.admin_users = set(user_lists["admin"])

@@ -11,7 +11,9 @@ import click
 # command name -> "module:attribute"; the module is imported only when used.
 COMMANDS = {
     "config": "hubstead.cli.config:config_group",
+    "group": "hubstead.cli.group:group",
     "install": "hubstead.cli.install:install",
+    "user": "hubstead.cli.user:user",
 }
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -39,10 +41,11 @@ def cli(ctx, debug):
 
 def expected_errors():
     from ..config import ConfigError
+    from ..hubapi import HubAPIError, HubUnavailable
     from ..install import InstallError
     from ..users import UserError
 
-    return (ConfigError, InstallError, UserError)
+    return (ConfigError, InstallError, UserError, HubAPIError, HubUnavailable)
 
 
 def main(argv=None):

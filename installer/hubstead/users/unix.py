@@ -10,7 +10,7 @@ import os
 import pwd
 import subprocess
 
-from .usernames import unix_name, username_problem
+from ..usernames import unix_name, username_problem
 
 ADMIN_GROUP = "jupyterhub-admins"
 log = logging.getLogger("hubstead.users")

@@ -1,0 +1,268 @@
+"""What operators do to users: the one place the CLI and the web page call.
+
+Hub users live in JupyterHub (REST API, as the `hubstead` service); passwords and
+approval in NativeAuthenticator's table; locks in hubstead's DB; unix accounts
+are created at first spawn and kept when a user is removed, unless purged.
+"""
+
+import pwd
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from .. import config as hubstead_config
+from .. import paths
+from ..usernames import unix_name, username_problem
+from . import locks, native, passwords
+from .roster import parse_roster, write_sheets
+from .unix import UserError
+
+STOP_TIMEOUT = 90
+
+
+@dataclass
+class Account:
+    name: str
+    admin: bool = False
+    approved: bool = False
+    locked: bool = False
+    server: str | None = None  # running, starting, stopping or None
+    last_activity: str | None = None
+    groups: list = field(default_factory=list)
+    email: str | None = None
+
+    def as_dict(self):
+        return asdict(self)
+
+
+def valid_name(name):
+    problem = username_problem(name)
+    if problem:
+        raise UserError(f"{name!r}: {problem}")
+    return name
+
+
+def list_accounts(hub):
+    """Every account the hub or NativeAuthenticator knows, sorted by name."""
+    with native.connect() as db:
+        sign_ups = native.sign_ups(db)
+    locked = locks.locked_users()
+    accounts = {}
+    for model in hub.users():
+        server = model.get("servers", {}).get("")
+        accounts[model["name"]] = Account(
+            name=model["name"], admin=bool(model.get("admin")), locked=model["name"] in locked,
+            server=_server_state(server), last_activity=model.get("last_activity"),
+            groups=sorted(model.get("groups", [])))
+    for name, sign_up in sign_ups.items():
+        account = accounts.setdefault(name, Account(name=name, locked=name in locked))
+        account.approved, account.email = sign_up.approved, sign_up.email
+    for account in accounts.values():
+        account.approved = account.approved or account.admin
+    return [accounts[name] for name in sorted(accounts)]
+
+
+def _server_state(server):
+    if not server:
+        return None
+    if server.get("pending") == "stop":
+        return "stopping"
+    return "running" if server.get("ready") else "starting"
+
+
+def exists(hub, name):
+    with native.connect() as db:
+        return native.find(db, name) is not None or hub.user(name) is not None
+
+
+def add_user(hub, name, admin=False, password=None, email=None):
+    """Create an approved account; return its password (generated unless given)."""
+    valid_name(name)
+    if exists(hub, name):
+        raise UserError(f"{name!r} already exists; see `hubstead user list`.")
+    if password is not None:
+        check_chosen_password(password)
+    chosen = password or passwords.generate()
+    hashed = passwords.hash_password(chosen, passwords.CHOSEN_COST if password else passwords.GENERATED_COST)
+    _create(hub, [(name, hashed, email)])
+    if admin:
+        set_admin(hub, name, True)
+    return chosen
+
+
+def check_chosen_password(password):
+    settings = hubstead_config.effective(hubstead_config.load(paths.CONFIG_PATH))
+    minimum = settings["auth"]["native"]["minimum_password_length"]
+    if len(password) < minimum:
+        raise UserError(f"the password is too short: at least {minimum} characters (auth.native.minimum_password_length).")
+
+
+def _create(hub, accounts):
+    """Sign-up rows and hub users for [(name, hash, email)], all or none."""
+    names = [name for name, _, _ in accounts]
+    with native.connect() as db:
+        for name, hashed, email in accounts:
+            native.insert(db, name, hashed, approved=True, email=email)
+    try:
+        hub.post("users", json={"usernames": names})
+    except Exception:
+        with native.connect() as db:
+            for name in names:
+                native.delete(db, name)
+        raise
+
+
+def import_roster(hub, roster_path, sheet_path, hub_url):
+    """Create every account of a roster, approved, with generated passwords; write the sheets."""
+    roster_path = Path(roster_path)
+    try:
+        text = roster_path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"cannot read {roster_path}: {error}") from None
+    rows = parse_roster(text, source=str(roster_path))
+    taken = _existing_names(hub) & {row.username for row in rows}
+    if taken:
+        lines = [f"line {row.line}: {row.username!r} already exists" for row in rows if row.username in taken]
+        raise UserError(f"{roster_path}: nothing was created; fix these lines:\n" + "\n".join(lines[:10]))
+    secrets = [passwords.generate() for _ in rows]
+    hashes = passwords.hash_many(secrets)
+    credentials = [(row.username, secret) for row, secret in zip(rows, secrets)]
+    written = write_sheets(sheet_path, credentials, hub_url)  # first: no accounts without their sheet
+    try:
+        _create(hub, [(row.username, hashed, row.email) for row, hashed in zip(rows, hashes)])
+    except Exception:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    _add_to_groups(hub, rows)
+    return written, len(rows)
+
+
+def _existing_names(hub):
+    with native.connect() as db:
+        names = set(native.sign_ups(db))
+    return names | {model["name"] for model in hub.users()}
+
+
+def _add_to_groups(hub, rows):
+    members = {}
+    for row in rows:
+        if row.group:
+            members.setdefault(row.group, []).append(row.username)
+    for group, names in members.items():
+        hub.post(f"groups/{quote(group)}", ok=(201, 409))
+        hub.post(f"groups/{quote(group)}/users", json={"users": names})
+
+
+def approve(name):
+    with native.connect() as db:
+        native.set_approved(db, valid_name(name), True)
+
+
+def reject(hub, name):
+    """Discard a sign-up that waits for approval."""
+    with native.connect() as db:
+        sign_up = native.find(db, valid_name(name))
+        if sign_up is None:
+            raise UserError(f"no sign-up named {name!r}; see `hubstead user list`.")
+        if sign_up.approved:
+            raise UserError(f"{name!r} is already approved; use `hubstead user remove {name}` instead.")
+        native.delete(db, name)
+    if hub.user(name) is not None:
+        hub.delete(f"users/{quote(name)}")
+
+
+def reset_password(name, password=None):
+    """Set a new password (generated unless given); return it."""
+    valid_name(name)
+    if password is not None:
+        check_chosen_password(password)
+    chosen = password or passwords.generate()
+    hashed = passwords.hash_password(chosen, passwords.CHOSEN_COST if password else passwords.GENERATED_COST)
+    with native.connect() as db:
+        native.set_password_hash(db, name, hashed)
+    return chosen
+
+
+def set_admin(hub, name, admin):
+    """Grant or revoke admin now (REST API) and for good (users.admin in the config)."""
+    if hub.user(valid_name(name)) is None:
+        raise UserError(f"no hub user named {name!r}; see `hubstead user list`.")
+    current = hubstead_config.load(paths.CONFIG_PATH)
+    admins = list(hubstead_config.get_value(current, "users.admin", []) or [])
+    if admin:
+        wanted = admins if name in admins else admins + [name]
+    else:
+        wanted = [other for other in admins if other != name]
+    if wanted != admins:
+        hubstead_config.save(paths.CONFIG_PATH, hubstead_config.set_value(current, "users.admin", wanted))
+    hub.patch(f"users/{quote(name)}", json={"admin": admin})
+
+
+def stop_server(hub, name, timeout=STOP_TIMEOUT):
+    """Stop NAME's server and wait until the hub says it is gone; True if one was running."""
+    model = hub.user(name)
+    if not model or not model.get("servers", {}).get(""):
+        return False
+    hub.delete(f"users/{quote(name)}/server")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        model = hub.user(name)
+        if not model or not model.get("servers", {}).get(""):
+            return True
+        time.sleep(0.5)
+    raise UserError(f"{name}'s server did not stop within {timeout} s; see `hubstead logs user {name}`.")
+
+
+def lock(hub, name, reason=""):
+    """Lock NAME out: no login, sessions end, server stopped, API tokens revoked."""
+    if not exists(hub, valid_name(name)):
+        raise UserError(f"no user named {name!r}; see `hubstead user list`.")
+    changed = locks.lock(name, reason)
+    stop_server(hub, name)
+    if hub.user(name) is not None:
+        for token in hub.get(f"users/{quote(name)}/tokens").get("api_tokens", []):
+            hub.delete(f"users/{quote(name)}/tokens/{token['id']}")
+    return changed
+
+
+def unlock(name):
+    return locks.unlock(valid_name(name))
+
+
+@dataclass
+class Removal:
+    server_stopped: bool
+    home: str | None  # kept home directory, or None
+    purged: bool
+
+
+def remove(hub, name, purge=False):
+    """Remove NAME from the hub. The home (and unix account) stay unless purge."""
+    valid_name(name)
+    if not exists(hub, name):
+        raise UserError(f"no user named {name!r}; see `hubstead user list`.")
+    stopped = stop_server(hub, name)
+    if hub.user(name) is not None:
+        hub.delete(f"users/{quote(name)}")  # NativeAuthenticator drops its row with the user
+    with native.connect() as db:
+        native.delete(db, name)
+    locks.unlock(name)
+    home = _home_of(name)
+    if purge and home:
+        subprocess.run(["userdel", "--remove", unix_name(name)], check=True, capture_output=True)
+        if Path(home).exists():
+            shutil.rmtree(home)
+        return Removal(stopped, None, True)
+    return Removal(stopped, home, False)
+
+
+def _home_of(name):
+    try:
+        return pwd.getpwnam(unix_name(name)).pw_dir
+    except KeyError:
+        return None
+
