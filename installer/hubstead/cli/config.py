@@ -32,7 +32,8 @@ def config_group(ctx, config_path):
 
 
 @config_group.command()
-@click.option("--json", "as_json", is_flag=True, help="The effective config, defaults filled in, as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="The effective config, defaults filled in, as JSON.")
 @click.pass_obj
 def show(obj, as_json):
     """Print the config file (with --json: every key's effective value)."""
@@ -180,7 +181,8 @@ def validate(obj, file):
 
 
 @config_group.command()
-@click.option("--json", "as_json", is_flag=True, help="A JSON list of {key, kind, type, default, description}.")
+@click.option("--json", "as_json", is_flag=True,
+              help="A JSON list of {key, kind, type, default, description}.")
 def keys(as_json):
     """List every key with its type, default and description."""
     from .. import config

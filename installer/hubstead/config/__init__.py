@@ -114,7 +114,7 @@ def add_items(config, dotted_key, values):
 
 
 def remove_items(config, dotted_key, values):
-    """Return a copy of config without values in the list at dotted_key (absent ones are ignored)."""
+    """Return a copy of config without values in the list at dotted_key (absent ones: no change)."""
     new = copy.deepcopy(config)
     if _list_at(new, dotted_key) is None:
         return new
@@ -149,7 +149,7 @@ def unset_value(config, dotted_key):
 
 
 def _path(config, dotted_key):
-    """[(container, key), ...] from the top of config down to dotted_key; None if it is not there."""
+    """[(container, key), ...] from the top of config down to dotted_key; None if absent."""
     path, node = [], config
     for part in dotted_key.split("."):
         if not isinstance(node, dict) or part not in node:

@@ -78,7 +78,7 @@ def _types(schema):
 
 
 def type_words(schema):
-    """A short human description of a schema node's type, e.g. "integer 1-65535" or "size or null"."""
+    """A schema node's type in a few words, e.g. "integer 1-65535" or "boolean"."""
     words = []
     for kind in _types(schema):
         if kind == "integer" or kind == "number":
