@@ -264,3 +264,17 @@ def _echo_json(value):
     import json
 
     click.echo(json.dumps(value, indent=2))
+
+
+@config_group.command()
+@click.pass_obj
+def reload(obj):
+    """Apply the config: validate it, then restart only what it changed (as root)."""
+    from rich.console import Console
+
+    from ..install import InstallOptions, run_install
+    from .install import present
+
+    console = Console(stderr=True)
+    report = run_install(InstallOptions(config_path=obj["config_path"]), console=console)
+    present(report, check=False, console=console, final_hint=False)

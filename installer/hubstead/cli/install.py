@@ -27,7 +27,7 @@ def install(admins, http_port, hub_port, proxy_api_port, config_path, check):
     present(report, check, console)
 
 
-def present(report, check, console):
+def present(report, check, console, final_hint=True):
     result = report.apply
     if not result.ok:
         failed = ", ".join(outcome.name for outcome in result.failed) or result.status
@@ -42,6 +42,8 @@ def present(report, check, console):
         console.print(f"[green]Nothing changed:[/green] the hub is up to date at {report.url}")
         return
     console.print(f"[green]Hubstead is running at {report.url}[/green] ({changes} change(s) applied)")
+    if not final_hint:
+        return
     if report.admins:
         console.print(f"Next: sign up as {report.admins[0]} at {report.url}/hub/signup")
     else:
