@@ -265,7 +265,7 @@ def ensure_hub_venv(source_dir, env, log_file):
     uv = os.path.join(HUB_PREFIX, "bin", "uv")
     run([python, "-m", "pip", "install", "-q", "--require-hashes", "--no-deps",
          "-r", os.path.join(source_dir, "locks", "bootstrap.txt")], env, log_file, "Checking uv")
-    run([uv, "pip", "install", "--python", python, "--require-hashes",
+    run([uv, "pip", "install", "--python", python, "--require-hashes", "--compile-bytecode",
          "-r", os.path.join(source_dir, "locks", "hub.txt")], env, log_file, "Installing the hub's packages")
     run([uv, "pip", "install", "--python", python, "--no-deps", "--no-build-isolation",
          "--reinstall-package", "hubstead", source_dir], env, log_file, "Installing hubstead")

@@ -19,8 +19,12 @@ SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 UV_CACHE = Path("/var/cache/hubstead/uv")
 
 
+# Bump when the way a build is made changes, so existing machines rebuild on upgrade.
+RECIPE = "2: uv, hashes required, bytecode compiled"
+
+
 def build_id(lock_text, python_version):
-    digest = hashlib.sha256(f"{python_version}\n{lock_text}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{RECIPE}\n{python_version}\n{lock_text}".encode()).hexdigest()
     return f"pypi-{digest[:12]}"
 
 
@@ -68,7 +72,10 @@ def ensure(name, lock_path, python="/usr/bin/python3", dry_run=False):
     discard_incomplete(target)
     run_uv(["venv", "--quiet", "--python", python, str(target)], f"Creating environment {name}")
     run_uv(["pip", "install", "--quiet", "--python", str(target / "bin" / "python"),
-            "--require-hashes", "-r", str(lock_path)], f"Installing environment {name} from {lock_path}")
+            # Compiled now, as root: users cannot write __pycache__ here, and without it
+            # every server start would compile JupyterLab's modules again (seconds).
+            "--require-hashes", "--compile-bytecode", "-r", str(lock_path)],
+           f"Installing environment {name} from {lock_path}")
     mark_complete(target, f"lock: {lock_path}\n")
     switch_current(env_dir, build)
     return True, build
