@@ -6,7 +6,7 @@
   every test that only needs a working hub (an install costs minutes).
 
 HUBSTEAD_TEST_SUITE picks the Debian suite (default bookworm); HUBSTEAD_TEST_NO_CACHE=1
-stops binding the host's apt/pip/uv caches into containers (honest cold timings).
+turns off the host's apt/pip/uv download caches (honest cold timings).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def base_rootfs(require_nspawn):
 
 @pytest.fixture
 def fresh_container(base_rootfs):
-    """A booted container: repo at /src read-only, apt/pip/uv caches bound (unless disabled)."""
+    """A booted container: repo at /src read-only, download caches on (unless disabled)."""
     with Container(base_rootfs) as container:
         yield container
 

@@ -24,8 +24,12 @@ def test_transient_units_work(fresh_container):
     fresh_container.run(["systemd-run", "--wait", "--quiet", "/bin/true"], timeout=60)
 
 
-def test_apt_reaches_the_mirror(fresh_container):
+def test_apt_reaches_the_mirror_and_installs(fresh_container):
+    # Through the TLS-intercepting proxy, with apt's own _apt sandbox user.
     fresh_container.run(["apt-get", "update"], timeout=300)
+    fresh_container.run(["apt-get", "install", "-y", "hello"], timeout=300,
+                        env={"DEBIAN_FRONTEND": "noninteractive"})
+    assert "Hello, world!" in fresh_container.run(["hello"]).stdout
 
 
 def test_writes_stay_out_of_the_base_rootfs(fresh_container, base_rootfs):
