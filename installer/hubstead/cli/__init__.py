@@ -10,9 +10,12 @@ import click
 
 # command name -> "module:attribute"; the module is imported only when used.
 COMMANDS = {
+    "completion": "hubstead.cli.completion:completion",
     "config": "hubstead.cli.config:config_group",
     "group": "hubstead.cli.group:group",
     "install": "hubstead.cli.install:install",
+    "logs": "hubstead.cli.logs:logs",
+    "status": "hubstead.cli.status:status",
     "user": "hubstead.cli.user:user",
 }
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -43,15 +46,17 @@ def expected_errors():
     from ..config import ConfigError
     from ..hubapi import HubAPIError, HubUnavailable
     from ..install import InstallError
+    from ..logs import LogsError
     from ..users import UserError
 
-    return (ConfigError, InstallError, UserError, HubAPIError, HubUnavailable)
+    return (ConfigError, InstallError, UserError, HubAPIError, HubUnavailable, LogsError)
 
 
 def main(argv=None):
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
-        cli.main(args=argv, prog_name="hubstead", standalone_mode=False)
+        # Without standalone mode Click returns ctx.exit(CODE)'s code instead of raising.
+        code = cli.main(args=argv, prog_name="hubstead", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_FAILED)
@@ -65,4 +70,4 @@ def main(argv=None):
             raise
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_FAILED)
-    sys.exit(EXIT_OK)
+    sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else EXIT_OK)

@@ -1,0 +1,5 @@
+"""`python -m hubstead.cli`: the same as the `hubstead` command (used by benchmarks/cli.py)."""
+
+from . import main
+
+main()
