@@ -43,12 +43,16 @@ def configure_hubstead_service(c):
     if not token_path.exists():
         return
     c.JupyterHub.services = [{"name": hubapi.SERVICE_NAME, "api_token": token_path.read_text().strip()}]
-    c.JupyterHub.load_roles = [{
-        "name": "hubstead-admin",
-        "description": "What the hubstead CLI and web page may do through the hub's API.",
-        "scopes": hubapi.SERVICE_SCOPES,
-        "services": [hubapi.SERVICE_NAME],
-    }]
+    c.JupyterHub.load_roles = [
+        {
+            "name": "hubstead-admin",
+            "description": "What the hubstead CLI and web page do through the hub's API.",
+            "scopes": hubapi.SERVICE_SCOPES,
+            "services": [hubapi.SERVICE_NAME],
+        },
+        # Granting admin to a user needs an admin requester, not only admin:users.
+        {"name": "admin", "services": [hubapi.SERVICE_NAME]},
+    ]
 
 
 def configure_auth(c, settings):
