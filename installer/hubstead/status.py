@@ -18,7 +18,7 @@ from .logs import server_unit
 
 SERVICES = ("jupyterhub", "configurable-http-proxy")
 DISK_PATHS = ("/home", "/opt/hubstead", "/var/lib/hubstead")
-SERVICE_PROPERTIES = ("LoadState", "ActiveState", "SubState", "ActiveEnterTimestamp")
+SERVICE_PROPERTIES = ("LoadState", "ActiveState", "SubState", "ActiveEnterTimestamp", "StateChangeTimestamp")
 USAGE_PROPERTIES = ("MemoryCurrent", "CPUUsageNSec")
 ACTIVE_WINDOW = timedelta(hours=24)
 HUB_TIMEOUT_S = 10
@@ -99,12 +99,16 @@ def parse_count(value):
 
 
 def service_report(unit, properties):
+    active = properties.get("ActiveState") or None
+    # An active unit's "since" is when it started; any other state's, when it entered
+    # that state (as `systemctl status` shows it: "inactive (dead) since ...").
+    since = properties.get("ActiveEnterTimestamp" if active == "active" else "StateChangeTimestamp")
     return {
         "unit": unit,
         "load": properties.get("LoadState") or None,
-        "active": properties.get("ActiveState") or None,
+        "active": active,
         "sub": properties.get("SubState") or None,
-        "since": parse_timestamp(properties.get("ActiveEnterTimestamp")),
+        "since": parse_timestamp(since),
     }
 
 
@@ -274,6 +278,21 @@ def hub_failures():
     return (HubUnavailable, HubAPIError, requests.RequestException)
 
 
+def hub_problem(error, api):
+    """One line on why the hub's user list could not be read."""
+    from .hubapi import HubAPIError, HubUnavailable
+
+    if isinstance(error, HubUnavailable):
+        return str(error)  # hubapi's own sentence: the hub is down, or its token unreadable
+    if isinstance(error, HubAPIError):
+        return f"the hub answered HTTP {error.status}: {error}"
+    import requests
+
+    if isinstance(error, requests.Timeout):
+        return f"the hub did not answer within {HUB_TIMEOUT_S} s at {api}: see `hubstead logs hub`"
+    return f"the hub does not answer at {api}: {error}"
+
+
 def collect_status(settings, *, show=systemctl_show, hub=None, hub_db=None, url_for=None,
                    disk_paths=DISK_PATHS, disk_usage=shutil.disk_usage, versions=collect_versions,
                    now=None):
@@ -308,9 +327,8 @@ def collect_status(settings, *, show=systemctl_show, hub=None, hub_db=None, url_
         hub_state["answers"] = True
     except hub_failures() as error:
         hub_state["answers"] = getattr(error, "status", None) is not None  # an HTTP error is an answer
-        hub_state["error"] = str(error) or type(error).__name__
-        problems.append(f"the hub does not answer: {hub_state['error']}" if not hub_state["answers"]
-                        else f"the hub answered with an error: {hub_state['error']}")
+        hub_state["error"] = hub_problem(error, hub_state["api"])
+        problems.append(hub_state["error"])
 
     users = {"total": None, "admins": None, "active_24h": None, "pending": None}
     servers = None

@@ -59,9 +59,7 @@ def present(report):
                       f"{count(users['pending'])} waiting for approval")
         console.print(servers_table(report["servers"]) if report["servers"] else "Servers: none running")
     else:
-        failure = "answered with an error" if report["hub"]["answers"] else "does not answer"
-        console.print(f"[red]The hub {failure}[/red] at {report['hub']['api']}: "
-                      "users and servers unknown; see `hubstead logs hub`.", highlight=False)
+        console.print(f"[red]Users and servers unknown:[/red] {report['hub']['error']}", highlight=False)
         if users["pending"] is not None:
             console.print(f"Sign-ups waiting for approval: {users['pending']}")
 
@@ -92,8 +90,8 @@ def servers_table(servers):
         label = server["user"] + (f"/{server['name']}" if server["name"] else "")
         state = "ready" if server["ready"] else f"{server['pending'] or 'pending'}..."
         cpu = "-" if server["cpu_seconds"] is None else f"{server['cpu_seconds']:.1f} s"
-        table.add_row(label, state, size(server["memory_bytes"]), cpu, when(server["started"]),
-                      when(server["last_activity"]))
+        table.add_row(label, state, size(server["memory_bytes"]), cpu, when(server["started"], short=True),
+                      when(server["last_activity"], short=True))
     return table
 
 
@@ -106,8 +104,8 @@ def service_state(service):
     return f"[green]{text}[/green]" if service["active"] == "active" else f"[red]{text}[/red]"
 
 
-def when(timestamp):
-    """An ISO timestamp as 'YYYY-MM-DD HH:MM UTC (N ago)'; '-' when unknown."""
+def when(timestamp, short=False):
+    """An ISO timestamp as 'YYYY-MM-DD HH:MM UTC (N ago)', or just 'N ago'; '-' when unknown."""
     from datetime import datetime, timezone
 
     if not timestamp:
@@ -119,7 +117,8 @@ def when(timestamp):
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     moment = moment.astimezone(timezone.utc)
-    return f"{moment:%Y-%m-%d %H:%M} UTC ({ago(datetime.now(timezone.utc) - moment)})"
+    elapsed = ago(datetime.now(timezone.utc) - moment)
+    return elapsed if short else f"{moment:%Y-%m-%d %H:%M} UTC ({elapsed})"
 
 
 def ago(delta):
