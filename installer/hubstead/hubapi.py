@@ -91,7 +91,7 @@ class Hub:
     # -- the resources hubstead uses -------------------------------------------------
 
     def users(self):
-        return self.paginated("users", params={"include_stopped_servers": "1"})
+        return self.paginated("users")
 
     def user(self, name):
         try:

@@ -66,7 +66,7 @@ def list_accounts(hub):
 
 
 def _server_state(server):
-    if not server:
+    if not server or server.get("stopped"):
         return None
     if server.get("pending") == "stop":
         return "stopping"
