@@ -5,6 +5,8 @@ The hub's jupyterhub_config.py (rendered by the hubstead_hub role) calls
 name order, so a site can override anything.
 """
 
+import sys
+
 from . import config as hubstead_config
 from . import hubapi, paths, usernames, users
 
@@ -16,6 +18,7 @@ def configure(c, config_path=paths.CONFIG_PATH, dropin_dir=paths.DROPIN_DIR):
     configure_hub(c, settings)
     configure_auth(c, settings)
     configure_spawner(c, settings)
+    configure_services(c, settings)
     load_dropins(c, dropin_dir)
 
 
@@ -34,25 +37,33 @@ def configure_hub(c, settings):
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{internal['proxy_api_port']}"
     # Restarting or upgrading the hub must not stop users' servers.
     c.JupyterHub.cleanup_servers = False
-    configure_hubstead_service(c)
 
 
-def configure_hubstead_service(c):
-    """Register hubstead itself as a hub service, so the CLI can use the REST API."""
+def configure_services(c, settings):
+    """The hub services (hubstead's own, the idle culler) and the roles they hold."""
+    services, roles = hubstead_service(), []
+    if services:
+        roles += [
+            {"name": "hubstead-admin", "scopes": hubapi.SERVICE_SCOPES, "services": [hubapi.SERVICE_NAME],
+             "description": "What the hubstead CLI and web page do through the hub's API."},
+            # Granting admin to a user needs an admin requester, not only admin:users.
+            {"name": "admin", "services": [hubapi.SERVICE_NAME]},
+        ]
+    cull = settings["services"]["cull"]
+    if cull["enabled"]:
+        service, role = culler_service(cull)
+        services.append(service)
+        roles.append(role)
+    c.JupyterHub.services = services
+    c.JupyterHub.load_roles = roles
+
+
+def hubstead_service():
+    """hubstead itself, so the CLI can use the REST API with its own token."""
     token_path = paths.STATE_DIR / hubapi.TOKEN_FILE
     if not token_path.exists():
-        return
-    c.JupyterHub.services = [{"name": hubapi.SERVICE_NAME, "api_token": token_path.read_text().strip()}]
-    c.JupyterHub.load_roles = [
-        {
-            "name": "hubstead-admin",
-            "description": "What the hubstead CLI and web page do through the hub's API.",
-            "scopes": hubapi.SERVICE_SCOPES,
-            "services": [hubapi.SERVICE_NAME],
-        },
-        # Granting admin to a user needs an admin requester, not only admin:users.
-        {"name": "admin", "services": [hubapi.SERVICE_NAME]},
-    ]
+        return []
+    return [{"name": hubapi.SERVICE_NAME, "api_token": token_path.read_text().strip()}]
 
 
 def configure_auth(c, settings):
@@ -65,6 +76,8 @@ def configure_auth(c, settings):
     # NativeAuthenticator gates access itself (sign-up, then approval).
     c.Authenticator.allow_all = True
     c.Authenticator.admin_users = set(user_lists["admin"])
+    # NativeAuthenticator approves these at sign-up, like admins.
+    c.Authenticator.allowed_users = set(user_lists["allowed"])
     c.Authenticator.blocked_users = set(user_lists["banned"])
     c.Authenticator.username_pattern = usernames.PATTERN
     c.NativeAuthenticator.open_signup = native["open_signup"]
@@ -94,6 +107,20 @@ def configure_spawner(c, settings):
         c.Spawner.mem_limit = limits["memory"]
     if limits["cpu"]:
         c.Spawner.cpu_limit = float(limits["cpu"])
+
+
+def culler_service(cull):
+    """jupyterhub-idle-culler as a hub-managed service, with just the scopes it needs."""
+    command = [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={cull['timeout']}",
+               f"--cull-every={cull['every']}", f"--concurrency={cull['concurrency']}",
+               f"--max-age={cull['max_age']}"]
+    scopes = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
+    if cull["users"]:
+        command.append("--cull-users")
+        scopes.append("admin:users")
+    role = {"name": "cull-idle", "description": "What the idle culler may do.", "scopes": scopes,
+            "services": ["cull-idle"]}
+    return {"name": "cull-idle", "command": command}, role
 
 
 def load_dropins(c, dropin_dir):

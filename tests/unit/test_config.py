@@ -188,7 +188,8 @@ def test_keys_list_every_leaf_with_type_default_and_description():
     assert entries["user_environment.default_app"].choices == ("jupyterlab", "classic")
     assert all(entry.description for entry in entries.values())
     sections = [entry.name for entry in config.keys(sections=True) if entry.kind == "section"]
-    assert sections == ["users", "auth", "auth.native", "http", "internal", "limits", "user_environment"]
+    assert sections == ["users", "auth", "auth.native", "http", "https", "https.letsencrypt", "https.tls",
+                        "services", "services.cull", "internal", "limits", "user_environment"]
     assert config.lookup("limits").default == {"memory": None, "cpu": None}
 
 
@@ -244,3 +245,31 @@ def test_list_edits_refuse_a_value_that_is_not_a_list():
         with pytest.raises(config.ConfigError, match=r"^users.admin: 'alice' is not a valid value; expected a list"):
             change(broken, "users.admin", ["ali"])
     assert config.add_items({"users": {"admin": None}}, "users.admin", ["bob", "bob"]) == {"users": {"admin": ["bob"]}}
+
+
+@pytest.mark.parametrize("bad, key", [
+    ({"https": {"domains": ["not a host"]}}, "https.domains.0"),
+    ({"https": {"letsencrypt": {"email": "nobody"}}}, "https.letsencrypt.email"),
+    ({"services": {"cull": {"timeout": 5}}}, "services.cull.timeout"),
+    ({"services": {"cull": {"enabled": "yes"}}}, "services.cull.enabled"),
+])
+def test_https_and_culler_values_are_checked(bad, key):
+    with pytest.raises(config.ConfigError, match=key.replace(".", r"\.")):
+        config.validate(bad)
+
+
+def test_culler_is_a_hub_service_with_only_its_scopes():
+    from traitlets.config import Config
+
+    from hubstead import hubconfig
+
+    c = Config()
+    settings = config.effective({"services": {"cull": {"timeout": 1200, "users": True}}})
+    hubconfig.configure_services(c, settings)
+    culler = next(service for service in c.JupyterHub.services if service["name"] == "cull-idle")
+    assert "--timeout=1200" in culler["command"] and "--cull-users" in culler["command"]
+    role = next(role for role in c.JupyterHub.load_roles if role["name"] == "cull-idle")
+    assert "delete:servers" in role["scopes"] and "admin:users" in role["scopes"]
+    c = Config()
+    hubconfig.configure_services(c, config.effective({"services": {"cull": {"enabled": False}}}))
+    assert all(service["name"] != "cull-idle" for service in c.JupyterHub.services)

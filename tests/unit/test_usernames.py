@@ -32,9 +32,10 @@ def test_hub_applies_the_same_pattern():
     from hubstead import hubconfig, usernames
 
     c = Config()
-    hubconfig.configure_auth(c, {"users": {"admin": ["alice"], "banned": ["eve"]},
+    hubconfig.configure_auth(c, {"users": {"admin": ["alice"], "banned": ["eve"], "allowed": ["bob"]},
                                  "auth": {"native": {"open_signup": False, "minimum_password_length": 8,
                                                      "allowed_failed_logins": 5}}})
     assert c.Authenticator.username_pattern == usernames.PATTERN
     assert c.Authenticator.admin_users == {"alice"}
     assert c.Authenticator.blocked_users == {"eve"}
+    assert c.Authenticator.allowed_users == {"bob"}

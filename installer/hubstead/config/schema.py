@@ -9,6 +9,8 @@ SIZE_PATTERN = r"^[0-9]+(\.[0-9]+)?[KMGT]?$"
 USERNAME_LIST = {"type": "array", "items": {"type": "string", "format": "username"}, "uniqueItems": True,
                  "default": []}
 PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+HOSTNAME_PATTERN = r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 def _section(description, properties):
@@ -44,8 +46,47 @@ SCHEMA = {
         "http": _section("The public HTTP endpoint.", {
             "port": {**PORT, "default": 80, "description": "Port the hub answers on."},
         }),
+        "https": _section("HTTPS in front of the hub, served by Caddy (on http.port and https.port).", {
+            "enabled": {"type": "boolean", "default": False, "description":
+                        "Serve the hub over HTTPS; plain HTTP then only redirects to it."},
+            "port": {**PORT, "default": 443, "description": "Port HTTPS answers on."},
+            "domains": {"type": "array", "items": {"type": "string", "pattern": HOSTNAME_PATTERN},
+                        "uniqueItems": True, "default": [], "description":
+                        "The hub's DNS names, e.g. hub.example.org; certificates are issued for them."},
+            "letsencrypt": _section("Certificates from Let's Encrypt (ACME), renewed automatically.", {
+                "email": {"type": ["string", "null"], "pattern": EMAIL_PATTERN, "default": None,
+                          "description": "Contact address for the certificate authority's expiry notices."},
+                "staging": {"type": "boolean", "default": False, "description":
+                            "Use Let's Encrypt's staging service (untrusted certificates, no rate limits)."},
+            }),
+            "tls": _section("Your own certificate instead of Let's Encrypt.", {
+                "cert": {"type": ["string", "null"], "default": None,
+                         "description": "Path of the certificate chain (PEM)."},
+                "key": {"type": ["string", "null"], "default": None,
+                        "description": "Path of its private key (PEM)."},
+            }),
+            "self_signed": {"type": "boolean", "default": False, "description":
+                            "Use a certificate from Caddy's own local authority (closed networks, tests)."},
+        }),
+        "services": _section("Services the hub runs beside itself.", {
+            "cull": _section("The idle culler: stops servers nobody has used for a while.", {
+                "enabled": {"type": "boolean", "default": True, "description": "Run the idle culler."},
+                "timeout": {"type": "integer", "minimum": 60, "default": 600, "description":
+                            "Seconds without activity after which a server is stopped."},
+                "every": {"type": "integer", "minimum": 10, "default": 60,
+                          "description": "Seconds between checks."},
+                "concurrency": {"type": "integer", "minimum": 1, "default": 5,
+                                "description": "How many servers it stops at once."},
+                "users": {"type": "boolean", "default": False, "description":
+                          "Also delete idle users from the hub (their files stay)."},
+                "max_age": {"type": "integer", "minimum": 0, "default": 0, "description":
+                            "Stop servers older than this many seconds even when busy (0: never)."},
+            }),
+        }),
         "internal": _section("Ports on 127.0.0.1 between the hub's own parts; change only on a clash.", {
             "hub_port": {**PORT, "default": 8081, "description": "The hub's own API and pages."},
+            "proxy_port": {**PORT, "default": 8000, "description":
+                           "Where the proxy listens behind Caddy when HTTPS is on."},
             "proxy_api_port": {**PORT, "default": 8001,
                                "description": "configurable-http-proxy's REST API (routes)."},
         }),
