@@ -91,7 +91,8 @@ def configure_auth(c, settings):
 def configure_spawner(c, settings):
     env_bin = str(paths.default_env_prefix() / "bin")
     limits = settings["limits"]
-    c.JupyterHub.spawner_class = "systemdspawner.SystemdSpawner"
+    # SystemdSpawner that starts each server in the environment its user chose.
+    c.JupyterHub.spawner_class = "hubstead.spawner.HubsteadSpawner"
     c.SystemdSpawner.username_template = usernames.UNIX_PREFIX + "{USERNAME}"
     c.SystemdSpawner.unit_name_template = usernames.UNIX_PREFIX + "{USERNAME}-singleuser"
     c.SystemdSpawner.default_shell = "/bin/bash"

@@ -12,6 +12,7 @@ import click
 COMMANDS = {
     "completion": "hubstead.cli.completion:completion",
     "config": "hubstead.cli.config:config_group",
+    "env": "hubstead.cli.env:env",
     "group": "hubstead.cli.group:group",
     "install": "hubstead.cli.install:install",
     "logs": "hubstead.cli.logs:logs",
@@ -44,12 +45,13 @@ def cli(ctx, debug):
 
 def expected_errors():
     from ..config import ConfigError
+    from ..envs import EnvError
     from ..hubapi import HubAPIError, HubUnavailable
     from ..install import InstallError
     from ..logs import LogsError
     from ..users import UserError
 
-    return (ConfigError, InstallError, UserError, HubAPIError, HubUnavailable, LogsError)
+    return (ConfigError, EnvError, InstallError, UserError, HubAPIError, HubUnavailable, LogsError)
 
 
 def main(argv=None):

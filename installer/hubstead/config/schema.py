@@ -97,6 +97,8 @@ SCHEMA = {
                     "description": "CPU cores per user server, e.g. 1 or 0.5; null: no limit."},
         }),
         "user_environment": _section("What a user's server runs.", {
+            "default_env": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,39}$", "default": "default",
+                            "description": "The environment a server starts in unless the user picks another."},
             "default_app": {"type": "string", "enum": ["jupyterlab", "classic"], "default": "jupyterlab",
                             "description": "The interface a new server opens: JupyterLab or the classic notebook."},
         }),

@@ -8,12 +8,13 @@ prints `unchanged`, `built BUILD_ID` or (with --dry-run) `would build BUILD_ID`.
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from .. import paths
-from . import EnvError, discard_incomplete, is_complete, mark_complete, switch_current
+from . import EnvError, discard_incomplete, is_complete, mark_complete, server, switch_current
 
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 UV_CACHE = Path("/var/cache/hubstead/uv")
@@ -56,10 +57,55 @@ def run_uv(arguments, what):
         raise EnvError(f"{what} failed:\n{tail}")
 
 
-def ensure(name, lock_path, python="/usr/bin/python3", dry_run=False):
+def compile_lock(spec_path, lock_path, python="/usr/bin/python3"):
+    """Resolve a requirements.txt plus the server packages into a hashed lock with uv.
+
+    Raises EnvError (uv's own reason, two lines at most) for unknown packages,
+    impossible pins or an unreachable index, before anything is installed."""
+    spec_path, lock_path = Path(spec_path), Path(lock_path)
+    try:
+        lines = spec_path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise EnvError(f"cannot read {spec_path}: {error}") from None
+    requirements = server.requirement_names(lines)
+    server.check_pins(requirements)
+    extra = lock_path.with_name("hubstead-server.in")
+    extra.write_text("\n".join(server.missing_server_requirements(requirements)) + "\n")
+    constraints = lock_path.with_name("hubstead-constraints.txt")
+    constraints.write_text(f"jupyterhub=={server.HUB_VERSION}\n")
+    result = subprocess.run(
+        [uv_binary(), "pip", "compile", "--quiet", "--generate-hashes", "--python", python,
+         "--constraint", str(constraints), "-o", str(lock_path), str(spec_path), str(extra)],
+        env=uv_environment(), capture_output=True, text=True)
+    if result.returncode != 0:
+        raise EnvError(f"{spec_path.name} cannot be resolved: {uv_reason(result.stderr)}")
+    return lock_path
+
+
+def uv_reason(stderr):
+    """uv's explanation, cut to what a person needs: the first two meaningful lines."""
+    lines = [line.strip(" ×╰─▶│") .strip() for line in stderr.splitlines()]
+    meaningful = [line for line in lines if line and not line.startswith(("hint:", "help:"))]
+    return " ".join(meaningful[:2]) or "uv failed without saying why"
+
+
+def is_admin_managed(env_dir):
+    """An admin who updated this environment owns it: the installer leaves it alone."""
+    info = env_dir / "hubstead-env.json"
+    try:
+        import json
+
+        return bool(json.loads(info.read_text()).get("admin_managed"))
+    except (FileNotFoundError, ValueError):
+        return False
+
+
+def ensure(name, lock_path, python="/usr/bin/python3", dry_run=False, installer=True):
     """Make envs/NAME/current a complete build of the lock; return (changed, build_id)."""
     lock_path = Path(lock_path)
     env_dir = paths.ENVS_DIR / name
+    if installer and is_admin_managed(env_dir) and (env_dir / "current").is_symlink():
+        return False, os.readlink(env_dir / "current")
     build = build_id(lock_path.read_text(), python_version(python))
     target = env_dir / build
     if is_complete(target):
@@ -76,6 +122,7 @@ def ensure(name, lock_path, python="/usr/bin/python3", dry_run=False):
             # every server start would compile JupyterLab's modules again (seconds).
             "--require-hashes", "--compile-bytecode", "-r", str(lock_path)],
            f"Installing environment {name} from {lock_path}")
+    shutil.copyfile(lock_path, target / "requirements.lock.txt")  # `hubstead env export` prints it
     mark_complete(target, f"lock: {lock_path}\n")
     switch_current(env_dir, build)
     return True, build

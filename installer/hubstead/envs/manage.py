@@ -1,0 +1,124 @@
+"""What operators do to environments: the one place the CLI and the web page call.
+
+A build is made beside the serving one and `current` moves only when it is
+complete, so a broken spec or a failed download never disturbs a running class.
+"""
+
+import json
+import logging
+import logging.handlers
+import shutil
+import tempfile
+from pathlib import Path
+
+from .. import config as hubstead_config
+from .. import paths
+from . import EnvError, pypi, store
+
+log = logging.getLogger("hubstead.envs")
+
+
+def journal_logging():
+    """Send build logs to the journal (SYSLOG_IDENTIFIER hubstead-env) when there is one."""
+    if Path("/dev/log").exists() and not any(isinstance(h, logging.handlers.SysLogHandler) for h in log.handlers):
+        handler = logging.handlers.SysLogHandler(address="/dev/log")
+        handler.setFormatter(logging.Formatter("hubstead-env: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
+def spec_kind(spec_path):
+    name = Path(spec_path).name.lower()
+    if name.endswith((".yml", ".yaml")):
+        return "conda"
+    if name.endswith(".txt") or name.endswith(".in"):
+        return "pypi"
+    raise EnvError(f"{spec_path}: use an environment.yml (conda, with an optional pip section) "
+                   "or a requirements.txt (PyPI only).")
+
+
+def create(name, spec_path, description="", progress=None):
+    store.valid_name(name)
+    if (paths.ENVS_DIR / name / "current").is_symlink():
+        raise EnvError(f"{name!r} exists already; use `hubstead env update {name} --file ...`.")
+    build = _build(name, spec_path, progress)
+    store.set_description(name, description or f"from {Path(spec_path).name}")
+    _mark_admin_managed(name)
+    return build
+
+
+def update(name, spec_path, progress=None):
+    store.load(name)  # must exist
+    build = _build(name, spec_path, progress)
+    _mark_admin_managed(name)
+    return build
+
+
+def _mark_admin_managed(name):
+    info_path = paths.ENVS_DIR / name / store.ENV_INFO
+    info = json.loads(info_path.read_text()) if info_path.exists() else {}
+    info["admin_managed"] = True
+    info_path.write_text(json.dumps(info, indent=2) + "\n")
+
+
+def _build(name, spec_path, progress):
+    spec_path = Path(spec_path)
+    if not spec_path.is_file():
+        raise EnvError(f"{spec_path}: no such file.")
+    kind = spec_kind(spec_path)
+    report = progress or (lambda message: None)
+    journal_logging()
+    directory = paths.ENVS_DIR / name
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=directory))
+    try:
+        log.info("building %s from %s", name, spec_path)
+        if kind == "pypi":
+            report("resolving and locking (uv)")
+            lock = pypi.compile_lock(spec_path, staging / "requirements.lock.txt")
+            report("installing")
+            _, build = pypi.ensure(name, lock, installer=False)
+        else:
+            from . import condabuild
+
+            build = condabuild.build(name, spec_path, staging, report)
+        if not (directory / build / store.BUILD_INFO).exists():
+            store.record_build(directory / build, kind, spec_path, lock if kind == "pypi" else staging / "conda-lock.yml")
+        log.info("%s now serves build %s", name, build)
+        return build
+    except EnvError as error:
+        log.error("building %s failed: %s", name, error)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def set_default(name):
+    store.load(name)
+    current = hubstead_config.load(paths.CONFIG_PATH)
+    hubstead_config.save(paths.CONFIG_PATH,
+                         hubstead_config.set_value(current, "user_environment.default_env", name))
+
+
+def default_name():
+    settings = hubstead_config.effective(hubstead_config.load(paths.CONFIG_PATH))
+    return settings["user_environment"]["default_env"]
+
+
+def remove(name):
+    if name == default_name():
+        raise EnvError(f"{name!r} is the default environment; choose another with `hubstead env default` first.")
+    store.remove(name)
+
+
+def export(name, build_id=None):
+    """The lock of the current (or given) build, as text."""
+    prefix = store.build_prefix(name, build_id)
+    environment = store.load(name)
+    build = next(item for item in environment.builds if item.id == prefix.name)
+    if not build.lock_file:
+        locks = sorted(prefix.glob("*.lock.txt")) + sorted(prefix.glob("conda-lock.yml"))
+        if not locks:
+            raise EnvError(f"build {prefix.name} of {name!r} keeps no lock (made before locks were kept).")
+        return locks[0].read_text()
+    return (prefix / build.lock_file).read_text()

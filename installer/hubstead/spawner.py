@@ -1,0 +1,62 @@
+"""SystemdSpawner that starts each server in the environment its user chose.
+
+Users pick an environment on JupyterHub's options form (one choice per environment,
+the default preselected); scripts pass the user option `environment` to
+`POST /hub/api/users/NAME/server`. A server runs from the build that was current
+when it started, so switching an environment never disturbs running servers.
+"""
+
+import html
+
+from systemdspawner import SystemdSpawner
+from tornado import web
+
+from .envs import EnvError, store
+
+
+class HubsteadSpawner(SystemdSpawner):
+    def _environments(self):
+        return store.all_environments()
+
+    def _default_environment(self):
+        from .envs.manage import default_name
+
+        return default_name()
+
+    def _options_form_default(self):
+        return self.environment_form
+
+    def environment_form(self, spawner=None):
+        environments = self._environments()
+        if len(environments) < 2:
+            return ""  # nothing to choose: no form, the server starts at once
+        default = self._default_environment()
+        choices = "\n".join(
+            f'<label class="form-check"><input class="form-check-input" type="radio" name="environment" '
+            f'value="{html.escape(env.name)}"{" checked" if env.name == default else ""}> '
+            f'<strong>{html.escape(env.name)}</strong> <span class="text-muted">{html.escape(env.description)}</span>'
+            f'</label>'
+            for env in environments)
+        return f'<fieldset><legend>Environment</legend>\n{choices}\n</fieldset>'
+
+    def options_from_form(self, formdata):
+        chosen = formdata.get("environment", [""])[0]
+        return {"environment": chosen} if chosen else {}
+
+    def chosen_prefix(self):
+        """The build directory to run, or a 400 naming the environments there are."""
+        name = (self.user_options or {}).get("environment") or self._default_environment()
+        if not isinstance(name, str) or store.name_problem(name):
+            raise web.HTTPError(400, f"environment must be the name of an environment, not {name!r}")
+        try:
+            return store.build_prefix(name)
+        except EnvError:
+            known = ", ".join(store.names()) or "none"
+            raise web.HTTPError(400, f"unknown environment {name!r}; this hub has: {known}") from None
+
+    async def start(self):
+        prefix = self.chosen_prefix()
+        self.cmd = [str(prefix / "bin" / "jupyterhub-singleuser")]
+        self.extra_paths = [str(prefix / "bin")]
+        self.log.info("starting %s's server in %s", self.user.name, prefix)
+        return await super().start()
