@@ -202,6 +202,63 @@ def keys(as_json):
                                  subsequent_indent="    "))
 
 
+@config_group.command(name="import-tljh")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show what would change and write nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def import_tljh(obj, file, dry_run, yes):
+    """Take a TLJH config.yaml over, in one write; list what does not carry over.
+
+    \b
+    hubstead config import-tljh /opt/tljh/config/config.yaml --dry-run
+    """
+    from pathlib import Path
+
+    from .. import config
+    from ..config.tljh import from_tljh, merge
+    from .common import confirm
+
+    source, path = Path(file), obj["config_path"]
+    if not source.exists():
+        raise config.ConfigError(f"{source} does not exist")
+    tljh_config = _load(source)
+    try:
+        changes, unmapped = from_tljh(tljh_config)
+    except config.ConfigError as error:
+        raise config.ConfigError(f"{source}: {error}") from None
+    current = _load(path)
+    try:
+        config.validate(current)
+    except config.ConfigError as error:
+        raise config.ConfigError(f"{path} is not valid, fix it first: {error}") from None
+    new = merge(current, changes)
+    try:
+        config.validate(new)
+    except config.ConfigError as error:
+        raise config.ConfigError(f"cannot import {source}: {error}") from None
+
+    lines = config.differences(config.effective(current), config.effective(new))
+    if lines:
+        click.echo(f"Changes to {path}:")
+        click.echo("".join(f"  {line}\n" for line in lines), nl=False)
+    elif changes:
+        click.echo(f"Nothing to change: {path} already has these settings.")
+    else:
+        click.echo(f"Nothing to import: no setting in {source} carries over.")
+    if unmapped:
+        click.echo(f"Not carried over ({len(unmapped)}):")
+        click.echo("".join(f"  {key}: {reason}\n" for key, reason in unmapped), nl=False)
+    if not lines:
+        return
+    count = f"{len(lines)} change{'s' if len(lines) != 1 else ''}"
+    if dry_run:
+        click.echo(f"Dry run: {count}, nothing written.")
+        return
+    confirm(f"Write these {count} to {path}?", yes)
+    _save(obj, new, f"imported {count} from {source}")
+
+
 def _load(path):
     from .. import config
 
