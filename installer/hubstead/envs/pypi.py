@@ -74,7 +74,7 @@ def compile_lock(spec_path, lock_path, python="/usr/bin/python3"):
     constraints = lock_path.with_name("hubstead-constraints.txt")
     constraints.write_text(f"jupyterhub=={server.HUB_VERSION}\n")
     result = subprocess.run(
-        [uv_binary(), "pip", "compile", "--quiet", "--generate-hashes", "--python", python,
+        [uv_binary(), "pip", "compile", "--quiet", "--no-header", "--generate-hashes", "--python", python,
          "--constraint", str(constraints), "-o", str(lock_path), str(spec_path), str(extra)],
         env=uv_environment(), capture_output=True, text=True)
     if result.returncode != 0:
