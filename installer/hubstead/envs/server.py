@@ -21,11 +21,6 @@ LAB_RANGE = ">=4,<5"
 LAB_PROBES = ("4.0.0", "4.2.0", "4.4.0", "4.5.0", "4.6.0", "4.9.99")
 
 
-def hub_range():
-    major, minor, _ = HUB_VERSION.split(".")
-    return f">={major}.{minor},<{major}.{int(minor) + 1}"
-
-
 def requirement_names(lines):
     """{normalised name: requirement text} for the requirement lines of a spec."""
     from packaging.requirements import InvalidRequirement, Requirement
