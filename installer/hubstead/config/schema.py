@@ -83,6 +83,13 @@ SCHEMA = {
                             "Stop servers older than this many seconds even when busy (0: never)."},
             }),
         }),
+        "envs": _section("Where user environments get their packages.", {
+            "channels": {"type": "array", "items": {"type": "string", "minLength": 1}, "default": ["conda-forge"],
+                         "description": "Conda channels (names or URLs) for specs that name none."},
+            "channel_alias": {"type": "string", "pattern": "^(https?|file)://", "default": "https://conda.anaconda.org/",
+                              "description": "Where channel names point: set a mirror's URL to fetch "
+                                             "conda-forge and others from it."},
+        }),
         "internal": _section("Ports on 127.0.0.1 between the hub's own parts; change only on a clash.", {
             "hub_port": {**PORT, "default": 8081, "description": "The hub's own API and pages."},
             "proxy_port": {**PORT, "default": 8000, "description":

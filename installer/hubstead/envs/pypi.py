@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from .. import paths
@@ -57,8 +58,9 @@ def run_uv(arguments, what):
         raise EnvError(f"{what} failed:\n{tail}")
 
 
-def compile_lock(spec_path, lock_path, python="/usr/bin/python3"):
-    """Resolve a requirements.txt plus the server packages into a hashed lock with uv.
+def compile_lock(spec_path, lock_path, python="/usr/bin/python3", server_packages=True):
+    """Resolve a requirements.txt (plus, by default, the server packages) into a hashed
+    lock with uv. jupyterhub is always constrained to the hub's own version.
 
     Raises EnvError (uv's own reason, two lines at most) for unknown packages,
     impossible pins or an unreachable index, before anything is installed."""
@@ -69,14 +71,16 @@ def compile_lock(spec_path, lock_path, python="/usr/bin/python3"):
         raise EnvError(f"cannot read {spec_path}: {error}") from None
     requirements = server.requirement_names(lines)
     server.check_pins(requirements)
-    extra = lock_path.with_name("hubstead-server.in")
-    extra.write_text("\n".join(server.missing_server_requirements(requirements)) + "\n")
-    constraints = lock_path.with_name("hubstead-constraints.txt")
-    constraints.write_text(f"jupyterhub=={server.HUB_VERSION}\n")
-    result = subprocess.run(
-        [uv_binary(), "pip", "compile", "--quiet", "--no-header", "--generate-hashes", "--python", python,
-         "--constraint", str(constraints), "-o", str(lock_path), str(spec_path), str(extra)],
-        env=uv_environment(), capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="hubstead-lock-") as scratch:
+        extra = Path(scratch, "hubstead-server.in")
+        added = server.missing_server_requirements(requirements) if server_packages else []
+        extra.write_text("\n".join(added) + "\n")
+        constraints = Path(scratch, "hubstead-constraints.txt")
+        constraints.write_text(f"jupyterhub=={server.HUB_VERSION}\n")
+        result = subprocess.run(
+            [uv_binary(), "pip", "compile", "--quiet", "--no-header", "--generate-hashes", "--python", python,
+             "--constraint", str(constraints), "-o", str(lock_path), str(spec_path), str(extra)],
+            env=uv_environment(), capture_output=True, text=True)
     if result.returncode != 0:
         raise EnvError(f"{spec_path.name} cannot be resolved: {uv_reason(result.stderr)}")
     return lock_path
