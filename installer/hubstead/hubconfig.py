@@ -8,7 +8,7 @@ name order, so a site can override anything.
 import sys
 
 from . import config as hubstead_config
-from . import hubapi, paths, usernames, users
+from . import https, hubapi, paths, usernames, users
 
 
 def configure(c, config_path=paths.CONFIG_PATH, dropin_dir=paths.DROPIN_DIR):
@@ -25,7 +25,9 @@ def configure(c, config_path=paths.CONFIG_PATH, dropin_dir=paths.DROPIN_DIR):
 def configure_hub(c, settings):
     internal = settings["internal"]
     state = paths.STATE_DIR
-    c.JupyterHub.bind_url = f"http://:{settings['http']['port']}"
+    # The public URL as the hub reports it (https://FIRST-DOMAIN[:port] behind Caddy);
+    # the proxy does not start from here, so its listening address is in its own unit.
+    c.JupyterHub.bind_url = https.bind_url(settings)
     c.JupyterHub.hub_ip = "127.0.0.1"
     c.JupyterHub.hub_port = internal["hub_port"]
     c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"

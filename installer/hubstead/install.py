@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from . import config as hubstead_config
-from . import paths
+from . import https, paths
 from .usernames import username_problem
 
 CONFIG_HEADER = """\
@@ -58,6 +58,8 @@ def desired_config(current, options):
 
 def role_variables(settings, config_path):
     """The Ansible variables for the roles, from the effective settings."""
+    https_on = settings["https"]["enabled"]
+    proxy_port = settings["internal"]["proxy_port"] if https_on else settings["http"]["port"]
     return {
         "hubstead_hub_prefix": str(paths.HUB_PREFIX),
         "hubstead_envs_dir": str(paths.ENVS_DIR),
@@ -67,6 +69,14 @@ def role_variables(settings, config_path):
         "hubstead_hub_port": settings["internal"]["hub_port"],
         "hubstead_proxy_api_port": settings["internal"]["proxy_api_port"],
         "hubstead_default_env_lock": str(paths.DEFAULT_ENV_LOCK),
+        # With HTTPS, Caddy takes http.port and the proxy hides behind it on loopback.
+        "hubstead_proxy_ip": "127.0.0.1" if https_on else "",
+        "hubstead_proxy_port": proxy_port,
+        "hubstead_proxy_behind_caddy": https_on,
+        "hubstead_https_enabled": https_on,
+        "hubstead_caddyfile": https.caddyfile(settings) if https_on else "",
+        "hubstead_https_tls_dir": https.TLS_DIR,
+        "hubstead_https_tls_files": https.tls_files(settings),
     }
 
 
@@ -77,17 +87,22 @@ def run_install(options, check=False, console=None):
         raise InstallError("hubstead install must run as root: try `sudo hubstead install ...`.")
     current = hubstead_config.load(options.config_path)
     desired = desired_config(current, options)
+    settings = hubstead_config.effective(desired)
+    # What `config set` cannot refuse one key at a time (a certificate without its key,
+    # missing files...): refused here, before anything changes.
+    problem = https.check_https(settings, applying=True)
+    if problem:
+        raise InstallError(problem)
     config_differences = hubstead_config.differences(current, desired)
     if check:
         config_changed = bool(config_differences)
     else:
         config_changed = hubstead_config.save(options.config_path, desired, header=CONFIG_HEADER)
-    settings = hubstead_config.effective(desired)
     result = ansible.apply(role_variables(settings, options.config_path), check=check, console=console)
     if result.ok and not check:
         ensure_default_groups(settings)
     return InstallReport(config_changed=config_changed, config_differences=config_differences, apply=result,
-                         url=public_url(settings["http"]["port"]), admins=settings["users"]["admin"])
+                         url=public_url(settings), admins=settings["users"]["admin"])
 
 
 DEFAULT_GROUPS = ("instructors",)
@@ -111,8 +126,8 @@ def host_address():
     return addresses[0] if addresses else socket.getfqdn()
 
 
-def public_url(port):
-    host = host_address()
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}" if port == 80 else f"http://{host}:{port}"
+def public_url(settings):
+    """The URL to print: the first HTTPS domain, else this machine's address."""
+    https_settings = settings["https"]
+    named = https_settings["enabled"] and https_settings["domains"]
+    return https.public_url(settings, "" if named else host_address())

@@ -299,7 +299,7 @@ def collect_status(settings, *, show=systemctl_show, hub=None, hub_db=None, url_
     """The machine's and the hub's state as a plain dict (keys: docs/admin.md).
 
     show(units, properties) reads systemd; hub (default: the hub API from settings)
-    needs only `.users()`; hub_db is the hub's SQLite DB; url_for(port) is the public URL.
+    needs only `.users()`; hub_db is the hub's SQLite DB; url_for(settings) is the public URL.
     """
     problems = []
     now = now or datetime.now(timezone.utc)
@@ -348,7 +348,7 @@ def collect_status(settings, *, show=systemctl_show, hub=None, hub_db=None, url_
     return {
         "healthy": services_up and models is not None,
         "problems": problems,
-        "url": url_for(settings["http"]["port"]),
+        "url": url_for(settings),
         "services": services,
         "hub": hub_state,
         "users": users,

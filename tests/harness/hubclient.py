@@ -134,6 +134,8 @@ class HubUser:
 
     def _page(self, method: str, path: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", self.request_timeout)
+        # Per request: requests lets REQUESTS_CA_BUNDLE override a session's own verify.
+        kwargs.setdefault("verify", self.verify)
         return self.http.request(method, self.url(path), **kwargs)
 
     def _fetch_headers(self, path: str) -> dict:
@@ -359,7 +361,8 @@ class HubUser:
         """Whether GET /user/NAME/lab ends in 200 with JupyterLab's page. Goes as the
         browser does: the hub cookie buys the server's own cookie through the OAuth
         redirects (hub authorize -> /user/NAME/oauth_callback), which requests follows."""
-        page = self.http.get(self.server_url("lab"), timeout=self.request_timeout)
+        page = self.http.get(self.server_url("lab"), timeout=self.request_timeout,
+                             verify=self.verify)
         return page.status_code == 200 and "JupyterLab" in page.text and "/lab" in page.url
 
     def run_code(self, code: str, timeout: float = 60) -> str:

@@ -3,7 +3,14 @@
 import pytest
 
 from hubstead import config
-from hubstead.install import InstallError, InstallOptions, desired_config, public_url, role_variables
+from hubstead.install import (
+    InstallError,
+    InstallOptions,
+    desired_config,
+    public_url,
+    role_variables,
+    run_install,
+)
 
 
 def test_admins_are_added_once_and_kept_across_reruns():
@@ -44,5 +51,40 @@ def test_role_variables_follow_the_config():
 
 def test_public_url_leaves_out_port_80(monkeypatch):
     monkeypatch.setattr("hubstead.install.host_address", lambda: "203.0.113.7")
-    assert public_url(80) == "http://203.0.113.7"
-    assert public_url(8080) == "http://203.0.113.7:8080"
+    assert public_url(config.effective({})) == "http://203.0.113.7"
+    assert public_url(config.effective({"http": {"port": 8080}})) == "http://203.0.113.7:8080"
+
+
+def test_public_url_follows_https(monkeypatch):
+    monkeypatch.setattr("hubstead.install.host_address", lambda: "203.0.113.7")
+    named = {"https": {"enabled": True, "domains": ["hub.example.org", "www.example.org"]}}
+    assert public_url(config.effective(named)) == "https://hub.example.org"
+    named["https"]["port"] = 8443
+    assert public_url(config.effective(named)) == "https://hub.example.org:8443"
+    unnamed = {"https": {"enabled": True, "self_signed": True}}
+    assert public_url(config.effective(unnamed)) == "https://203.0.113.7"
+
+
+def test_with_https_the_proxy_moves_behind_caddy():
+    plain = role_variables(config.effective({"http": {"port": 8080}}), "/etc/hubstead/config.yaml")
+    assert (plain["hubstead_proxy_ip"], plain["hubstead_proxy_port"]) == ("", 8080)
+    assert plain["hubstead_https_enabled"] is False and plain["hubstead_caddyfile"] == ""
+    https_on = {"enabled": True, "self_signed": True, "domains": ["hub.test"]}
+    settings = config.effective({"http": {"port": 8080}, "internal": {"proxy_port": 9000},
+                                 "https": https_on})
+    behind = role_variables(settings, "/etc/hubstead/config.yaml")
+    assert (behind["hubstead_proxy_ip"], behind["hubstead_proxy_port"]) == ("127.0.0.1", 9000)
+    assert behind["hubstead_proxy_behind_caddy"] is True
+    assert "reverse_proxy 127.0.0.1:9000" in behind["hubstead_caddyfile"]
+    assert behind["hubstead_https_tls_files"] == []
+
+
+def test_install_refuses_a_missing_certificate_before_changing_anything(tmp_path, monkeypatch):
+    path = tmp_path / "config.yaml"
+    path.write_text("https:\n  enabled: true\n  domains: [hub.example.org]\n"
+                    f"  tls:\n    cert: {tmp_path}/hub.crt\n    key: {tmp_path}/hub.key\n")
+    before = path.read_text()
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    with pytest.raises(InstallError, match=r"^https\.tls\.cert: .*hub\.crt does not exist$"):
+        run_install(InstallOptions(admins=["alice"], config_path=str(path)))
+    assert path.read_text() == before

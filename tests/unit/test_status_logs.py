@@ -222,7 +222,7 @@ def collect(tmp_path, hub, states=None, show=None):
     }
     return status.collect_status(
         config.effective({"http": {"port": 8080}}), show=show or stub_show(states), hub=hub, hub_db=db,
-        url_for=lambda port: f"http://hub.example:{port}", disk_paths=[str(tmp_path)],
+        url_for=lambda s: f"http://hub.example:{s['http']['port']}", disk_paths=[str(tmp_path)],
         disk_usage=lambda path: DiskUsage(total=100 * 2**30, used=75 * 2**30, free=25 * 2**30),
         versions=lambda: {"hubstead": "0.1.0", "jupyterhub": "5.5.1", "python": "3.11.2", "os": "Debian 12"},
         now=NOW)

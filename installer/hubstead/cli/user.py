@@ -58,7 +58,7 @@ def import_(roster, sheet):
     from ..paths import CONFIG_PATH
     from ..users import manage
 
-    url = public_url(effective(load(CONFIG_PATH))["http"]["port"])
+    url = public_url(effective(load(CONFIG_PATH)))
     (csv_path, html_path), count = manage.import_roster(hub(), roster, sheet, url)
     click.echo(f"Created {count} accounts. Passwords: {csv_path} (printable: {html_path}).")
 

@@ -10,6 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..https import check_https
 from ..usernames import username_problem
 from . import comments
 from .errors import ConfigError
@@ -34,6 +35,10 @@ def validate(config):
             problem = username_problem(name)
             if problem:
                 raise ConfigError(f"users.{list_name}: {name!r}: {problem}")
+    # Combinations of https.* keys that each pass the schema but cannot work together.
+    problem = check_https(effective(config))
+    if problem:
+        raise ConfigError(problem)
     return config
 
 
