@@ -8,7 +8,8 @@ Ctrl-C stops it the way operators expect.
 from .usernames import unix_name, username_problem
 
 # target -> its unit; `user NAME` is computed (SystemdSpawner's template, see hubconfig).
-SERVICE_TARGETS = {"hub": "jupyterhub.service", "proxy": "configurable-http-proxy.service"}
+SERVICE_TARGETS = {"hub": "jupyterhub.service", "proxy": "configurable-http-proxy.service",
+                   "caddy": "caddy.service"}
 TARGETS = (*SERVICE_TARGETS, "user")
 DEFAULT_LINES = 100
 

@@ -305,20 +305,22 @@ def collect_status(settings, *, show=systemctl_show, hub=None, hub_db=None, url_
     now = now or datetime.now(timezone.utc)
     hub_port = settings["internal"]["hub_port"]
 
-    units = [f"{name}.service" for name in SERVICES]
+    # Caddy serves the hub only when HTTPS is on; then a dead Caddy is a dead hub.
+    names = SERVICES + (("caddy",) if settings.get("https", {}).get("enabled") else ())
+    units = [f"{name}.service" for name in names]
     try:
         unit_properties = show(units, SERVICE_PROPERTIES)
     except SystemdUnavailable as error:
         unit_properties = [{} for _ in units]
         problems.append(f"services' state unknown: {error}")
     services = {name: service_report(unit, properties)
-                for name, unit, properties in zip(SERVICES, units, unit_properties)}
+                for name, unit, properties in zip(names, units, unit_properties)}
     for name, service in services.items():
         if service["load"] == "not-found":
             problems.append(f"{service['unit']} is not installed: run `hubstead install`")
         elif service["active"] not in (None, "active"):
-            problems.append(f"{name} is {service['active']}: see `hubstead logs "
-                            f"{'hub' if name == 'jupyterhub' else 'proxy'}`")
+            target = {"jupyterhub": "hub", "configurable-http-proxy": "proxy"}.get(name, name)
+            problems.append(f"{name} is {service['active']}: see `hubstead logs {target}`")
 
     hub_state = {"api": f"http://127.0.0.1:{hub_port}/hub/api", "answers": False, "error": None}
     models = None

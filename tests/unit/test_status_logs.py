@@ -327,3 +327,26 @@ def test_the_tables_show_a_healthy_and_a_failing_hub(tmp_path, capsys):
     shown = capsys.readouterr().out
     assert "not healthy" in shown and "Users and servers unknown" in shown
     assert "Sign-ups waiting for approval: 1" in shown
+
+
+def test_caddy_is_a_service_only_when_https_is_on():
+    from hubstead import config, status
+    from hubstead.logs import unit_for
+
+    asked = []
+
+    def show(units, properties):
+        if "jupyterhub.service" in units:
+            asked.append(list(units))
+        return [{"LoadState": "loaded", "ActiveState": "active", "SubState": "running"} for _ in units]
+
+    class Hub:
+        def users(self):
+            return []
+
+    for enabled, expected in ((False, 2), (True, 3)):
+        settings = config.effective({"https": {"enabled": enabled, "self_signed": True}})
+        report = status.collect_status(settings, show=show, hub=Hub(), hub_db=None, url_for=lambda s: "x",
+                                       disk_paths=(), versions=lambda: {})
+        assert len(asked[-1]) == expected and ("caddy" in report["services"]) is enabled
+    assert unit_for("caddy") == "caddy.service"
