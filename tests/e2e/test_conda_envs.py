@@ -89,13 +89,13 @@ from conda_lock.lockfile import parse_conda_lock_file
 from pathlib import Path
 from hubstead.envs import conda
 lock = parse_conda_lock_file(Path("/root/course-lock.yml"))
-records = conda.install("/root/course-lock.yml", "/root/replica")
+records = conda.install("/root/course-lock.yml", "/root/conda-replica")
 print(json.dumps(sorted(f"{p.name}={p.version}" for p in lock.package)))
 """
     result = hub.container.run(["/opt/hubstead/hub/bin/python", "-c", check], timeout=600)
     locked = set(json.loads(result.stdout.strip().splitlines()[-1]))
     assert "hubstead-test-hello=1.0" in locked and any(item.startswith("python=3.11") for item in locked)
-    replica = set(hub.container.run("ls /root/replica/conda-meta | sed 's/\\.json$//'").stdout.split())
+    replica = set(hub.container.run("ls /root/conda-replica/conda-meta | sed 's/\\.json$//'").stdout.split())
     original = set(hub.container.run("ls /opt/hubstead/envs/course/current/conda-meta | sed 's/\\.json$//'"
                                      ).stdout.split())
     assert replica - {"history"} == original - {"history"}

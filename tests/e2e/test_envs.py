@@ -116,10 +116,10 @@ def test_export_reinstalls_the_same_package_set(installed_hub, figlet_env):
     assert "--hash=sha256:" in exported and "pyfiglet==" in exported
     hub.container.write_file("/root/exported.txt", exported)
     uv = "/opt/hubstead/hub/bin/uv"
-    hub.container.run(f"{uv} venv -q /root/replica && {uv} pip install -q --python /root/replica/bin/python "
+    hub.container.run(f"{uv} venv -q /root/pypi-replica && {uv} pip install -q --python /root/pypi-replica/bin/python "
                       "--require-hashes -r /root/exported.txt", env={"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"},
                       timeout=900)
     freeze = "{uv} pip freeze --python {prefix}/bin/python"
-    replica = hub.container.run(freeze.format(uv=uv, prefix="/root/replica")).stdout
+    replica = hub.container.run(freeze.format(uv=uv, prefix="/root/pypi-replica")).stdout
     original = hub.container.run(freeze.format(uv=uv, prefix="/opt/hubstead/envs/figlet/current")).stdout
     assert set(replica.split()) == set(original.split())

@@ -24,16 +24,22 @@ def details(name):
 
 def disk_usage(path):
     """Bytes on disk, counting a hardlinked file once (as du does)."""
+    return disk_usage_many([path])
+
+
+def disk_usage_many(paths):
+    """Bytes on disk of several trees together: a file hardlinked between them counts once."""
     seen, total = set(), 0
-    for item in Path(path).rglob("*"):
-        try:
-            stat = item.lstat()
-        except OSError:
-            continue
-        if (stat.st_dev, stat.st_ino) in seen:
-            continue
-        seen.add((stat.st_dev, stat.st_ino))
-        total += stat.st_blocks * 512
+    for root in paths:
+        for item in Path(root).rglob("*"):
+            try:
+                stat = item.lstat()
+            except OSError:
+                continue
+            if (stat.st_dev, stat.st_ino) in seen:
+                continue
+            seen.add((stat.st_dev, stat.st_ino))
+            total += stat.st_blocks * 512
     return total
 
 
