@@ -125,3 +125,34 @@ def test_spec_kind(name, kind):
 def test_unknown_spec_kind_is_explained():
     with pytest.raises(EnvError, match="use an environment.yml"):
         spec_kind("Pipfile")
+
+
+class _Name:
+    def __init__(self, name):
+        self.normalized = name
+
+
+class _Record:
+    """Just the two fields check_conda_server_versions reads from a rattler record."""
+
+    def __init__(self, name, version):
+        self.name, self.version = _Name(name), version
+
+
+@pytest.mark.parametrize("records, phrase", [
+    ([_Record("jupyterhub", "4.1.5")], "jupyterhub 4.1.5"),
+    ([_Record("jupyterlab", "3.6.0")], "jupyterlab 3.6.0"),
+])
+def test_conda_part_with_unusable_server_versions_is_refused(records, phrase):
+    from hubstead.envs import condabuild
+
+    with pytest.raises(EnvError, match=phrase):
+        condabuild.check_conda_server_versions(records, "environment.yml")
+
+
+def test_conda_part_with_usable_server_versions_passes():
+    from hubstead.envs import condabuild
+
+    condabuild.check_conda_server_versions(
+        [_Record("jupyterhub", server.HUB_VERSION), _Record("jupyterlab", "4.2.5"), _Record("numpy", "2.0")],
+        "environment.yml")

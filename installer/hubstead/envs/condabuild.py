@@ -34,6 +34,19 @@ def pip_requirements(spec, conda_names):
     return list(spec.pip) + [line for name, line in server.SERVER_PACKAGES.items() if name not in provided]
 
 
+def check_conda_server_versions(records, source):
+    """A conda part that brings its own jupyterhub or JupyterLab must bring ones this hub can use."""
+    from packaging.specifiers import SpecifierSet
+
+    wanted = {"jupyterhub": SpecifierSet(f"=={server.HUB_VERSION.rsplit('.', 1)[0]}.*"),
+              "jupyterlab": SpecifierSet(server.LAB_RANGE)}
+    for record in records:
+        allowed = wanted.get(record.name.normalized)
+        if allowed is not None and str(record.version) not in allowed:
+            raise EnvError(f"{source}: it solves to {record.name.normalized} {record.version}, but this hub "
+                           f"needs {record.name.normalized}{allowed}; change or remove that pin.")
+
+
 def build(name, spec_path, staging, report):
     """Solve, lock and install; switch envs/NAME/current to the build; return its id."""
     spec_path = Path(spec_path)
@@ -47,6 +60,7 @@ def build(name, spec_path, staging, report):
     report("solving the conda part (py-rattler)")
     records = conda.solve(spec, channels=list(spec.channels) or default_channels, channel_alias=alias)
     names = {record.name.normalized for record in records}
+    check_conda_server_versions(records, spec_path.name)
     if "python" not in names:
         raise EnvError(f"{spec_path.name}: the environment has no python; add `python` to its dependencies.")
     staged_lock = conda.write_lock(records, spec, Path(staging) / CONDA_LOCK)
