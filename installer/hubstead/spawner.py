@@ -6,12 +6,16 @@ the default preselected); scripts pass the user option `environment` to
 when it started, so switching an environment never disturbs running servers.
 """
 
+import asyncio
 import html
+import time
 
 from systemdspawner import SystemdSpawner
 from tornado import web
 
 from .envs import EnvError, store
+
+READY_POLL_INTERVAL = 0.1
 
 
 class HubsteadSpawner(SystemdSpawner):
@@ -59,4 +63,34 @@ class HubsteadSpawner(SystemdSpawner):
         self.cmd = [str(prefix / "bin" / "jupyterhub-singleuser")]
         self.extra_paths = [str(prefix / "bin")]
         self.log.info("starting %s's server in %s", self.user.name, prefix)
-        return await super().start()
+        ip, port = await super().start()
+        await self.wait_until_answering(ip, port)
+        return ip, port
+
+    async def wait_until_answering(self, ip, port, interval=READY_POLL_INTERVAL):
+        """Poll the new server every `interval` seconds until it answers HTTP.
+
+        The hub polls too, but with exponential backoff (0.2 s doubling to 5 s): a
+        server ready after 3.1 s was only seen at about 6 s. Returning once it answers
+        makes the hub's first poll succeed. A server that dies is left to the hub to
+        report; a slow one to the hub's own http_timeout."""
+        from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+        client = AsyncHTTPClient()
+        url = f"http://{ip or '127.0.0.1'}:{port}{self.server.base_url if self.server else '/'}api"
+        deadline = time.monotonic() + self.http_timeout
+        next_poll_check = time.monotonic() + 1
+        while time.monotonic() < deadline:
+            try:
+                await client.fetch(url, follow_redirects=False, request_timeout=2)
+                return
+            except HTTPClientError as error:
+                if error.code != 599:
+                    return  # any HTTP answer means it is up, as the hub judges it
+            except OSError:
+                pass
+            if time.monotonic() > next_poll_check:
+                if await self.poll() is not None:
+                    return
+                next_poll_check = time.monotonic() + 1
+            await asyncio.sleep(interval)
