@@ -10,7 +10,9 @@ from .usernames import unix_name, username_problem
 # target -> its unit; `user NAME` is computed (SystemdSpawner's template, see hubconfig).
 SERVICE_TARGETS = {"hub": "jupyterhub.service", "proxy": "configurable-http-proxy.service",
                    "caddy": "caddy.service"}
-TARGETS = (*SERVICE_TARGETS, "user")
+# Environment builds log under a syslog identifier, not a unit (hubstead.envs.manage).
+IDENTIFIER_TARGETS = {"envs": "hubstead-env"}
+TARGETS = (*SERVICE_TARGETS, *IDENTIFIER_TARGETS, "user")
 DEFAULT_LINES = 100
 
 
@@ -29,6 +31,10 @@ def server_unit(user):
 
 def unit_for(target, name=None):
     """The systemd unit behind TARGET (hub, proxy, or user with NAME)."""
+    if target in IDENTIFIER_TARGETS:
+        if name is not None:
+            raise LogTargetError(f"`{target}` takes no NAME (only `user NAME` does).")
+        return f"identifier:{IDENTIFIER_TARGETS[target]}"
     if target in SERVICE_TARGETS:
         if name is not None:
             raise LogTargetError(f"`{target}` takes no NAME (only `user NAME` does).")
@@ -44,11 +50,12 @@ def unit_for(target, name=None):
 
 
 def journalctl_argv(unit, follow=False, since=None, lines=None):
-    """journalctl's argv for UNIT.
+    """journalctl's argv for UNIT (or `identifier:NAME` for a syslog identifier).
 
     Without --lines or --since, the last DEFAULT_LINES lines: a busy hub's whole
     journal is rarely what an operator asking "what happened?" wants."""
-    argv = ["journalctl", f"--unit={unit}"]
+    selector = f"--identifier={unit[11:]}" if unit.startswith("identifier:") else f"--unit={unit}"
+    argv = ["journalctl", selector]
     if since is not None:
         argv.append(f"--since={since}")
     if lines is None and since is None:

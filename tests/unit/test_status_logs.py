@@ -350,3 +350,10 @@ def test_caddy_is_a_service_only_when_https_is_on():
                                        disk_paths=(), versions=lambda: {})
         assert len(asked[-1]) == expected and ("caddy" in report["services"]) is enabled
     assert unit_for("caddy") == "caddy.service"
+
+
+def test_environment_build_logs_are_read_by_their_identifier():
+    from hubstead.logs import journalctl_argv, unit_for
+
+    assert journalctl_argv(unit_for("envs"), lines=20) == ["journalctl", "--identifier=hubstead-env",
+                                                            "--lines=20"]

@@ -25,7 +25,7 @@ def complete_username(ctx, param, incomplete):
 @click.option("-n", "--lines", type=click.IntRange(min=1), metavar="N",
               help="Show the last N lines (default 100 unless --since is given).")
 def logs(target, name, follow, since, lines):
-    """Show the logs of the hub, the proxy, Caddy (HTTPS), or one user's server.
+    """Show the logs of the hub, the proxy, Caddy (HTTPS), environment builds, or a user's server.
 
     \b
     Examples:
