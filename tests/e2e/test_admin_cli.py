@@ -11,15 +11,12 @@ import json
 
 import pytest
 
+from tests.harness.hubcli import hubstead
 from tests.harness.hubclient import HubUser, LoginFailed
 
 pytestmark = pytest.mark.e2e
 
 ROSTER_SIZE = 50
-
-
-def hubstead(hub, *args, check=True, input=None):
-    return hub.container.run(["hubstead", *args], check=check, input=input, timeout=600)
 
 
 def accounts(hub):

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from tests.harness.conda_channel import HELLO_MESSAGE
-from tests.harness.hubclient import HubUser
+from tests.harness.hubcli import current_build, hubstead, new_user
 
 pytestmark = pytest.mark.e2e
 
@@ -28,9 +28,6 @@ dependencies:
     - pyfiglet
 """
 
-
-def hubstead(hub, *args, check=True):
-    return hub.container.run(["hubstead", *args], check=check, timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +45,7 @@ def conda_env(installed_hub):
 
 @pytest.fixture(scope="module")
 def student(installed_hub):
-    password = hubstead(installed_hub, "user", "add", "condauser").stdout.strip()
-    user = HubUser(installed_hub.url)
-    user.login("condauser", password)
-    user.create_token("e2e")
-    return user
-
-
-def current_build(hub, name):
-    listed = json.loads(hubstead(hub, "env", "list", "--json").stdout)
-    return next(item for item in listed if item["name"] == name)["current"]
+    return new_user(installed_hub, "condauser")
 
 
 def test_conda_environment_holds_conda_and_pip_packages(installed_hub, conda_env):

@@ -7,15 +7,13 @@ import json
 import pytest
 import requests
 
-from tests.harness.hubclient import HubUser, KernelError
+from tests.harness.hubcli import current_build, hubstead, new_user
+from tests.harness.hubclient import KernelError
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "Env-Tester-Pass-1"
 
-
-def hubstead(hub, *args, check=True):
-    return hub.container.run(["hubstead", *args], check=check, timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +26,7 @@ def figlet_env(installed_hub):
 
 @pytest.fixture(scope="module")
 def learner(installed_hub):
-    password = hubstead(installed_hub, "user", "add", "envtester").stdout.strip()
-    user = HubUser(installed_hub.url)
-    user.login("envtester", password)
-    user.create_token("e2e")
-    return user
-
-
-def current_build(hub, name):
-    listed = json.loads(hubstead(hub, "env", "list", "--json").stdout)
-    return next(item for item in listed if item["name"] == name)["current"]
+    return new_user(installed_hub, "envtester")
 
 
 def test_created_environment_is_listed_with_its_description(installed_hub, figlet_env):

@@ -4,14 +4,12 @@ installed command runs, so the exit codes and `error:` lines are the real ones."
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from hubstead import config
-from hubstead.cli import main
+from tests.harness.hubcli import run_in_process
 
 RELOAD = "run `hubstead config reload` to apply."
 COMMENTED = """\
@@ -28,22 +26,10 @@ limits:
 """
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
 
 def hubstead(*args, env=None):
-    """Run `hubstead ARGS` in-process; the exit code, stdout and stderr."""
-    with CliRunner().isolation(env=env) as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as done:
-            code = done.code
-    return Run(code, out.getvalue().decode(), err.getvalue().decode())
+    """Run `hubstead ARGS` in-process (tests.harness.hubcli.run_in_process)."""
+    return run_in_process(*args, env=env)
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@
 
 import re
 import types
-from dataclasses import dataclass
 
 import pytest
-from click.testing import CliRunner
 
 from hubstead import config
-from hubstead.cli import common, main
+from hubstead.cli import common
+from tests.harness.hubcli import run_in_process
 from hubstead.config import tljh
 from hubstead.config.tljh import from_tljh, merge
 
@@ -293,22 +292,10 @@ def test_merge_adds_to_lists_and_writes_only_real_changes():
 
 # --- the command ---------------------------------------------------------------------------
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
 
 def hubstead(*args, input=None):
-    """Run `hubstead ARGS` in-process as the installed command does; code, stdout, stderr."""
-    with CliRunner().isolation(input=input) as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as done:
-            code = done.code
-    return Run(code, out.getvalue().decode(), err.getvalue().decode())
+    """Run `hubstead ARGS` in-process (tests.harness.hubcli.run_in_process)."""
+    return run_in_process(*args, input=input)
 
 
 HUB = """\

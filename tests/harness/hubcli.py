@@ -1,0 +1,49 @@
+"""The `hubstead` command as tests use it: inside an installed container, and in-process."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .hubclient import HubUser
+
+
+def hubstead(hub, *args, check=True, input=None, timeout=900):
+    """Run `hubstead ARGS` as root inside the installed hub's container."""
+    return hub.container.run(["hubstead", *args], check=check, input=input, timeout=timeout)
+
+
+def new_user(hub, name):
+    """`hubstead user add NAME`, logged in over HTTP with the printed password, with a token."""
+    password = hubstead(hub, "user", "add", name).stdout.strip()
+    user = HubUser(hub.url)
+    user.login(name, password)
+    user.create_token("e2e")
+    return user
+
+
+def current_build(hub, name):
+    listed = json.loads(hubstead(hub, "env", "list", "--json").stdout)
+    return next(item for item in listed if item["name"] == name)["current"]
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def run_in_process(*args, env=None, input=None):
+    """Run `hubstead ARGS` in this process as the installed command does: code, stdout, stderr."""
+    from click.testing import CliRunner
+
+    from hubstead.cli import main
+
+    with CliRunner().isolation(env=env, input=input) as (out, err, _):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as done:
+            code = done.code
+    return Run(code, out.getvalue().decode(), err.getvalue().decode())
