@@ -189,7 +189,9 @@ def test_keys_list_every_leaf_with_type_default_and_description():
     assert all(entry.description for entry in entries.values())
     sections = [entry.name for entry in config.keys(sections=True) if entry.kind == "section"]
     assert sections == ["users", "auth", "auth.native", "http", "https", "https.letsencrypt", "https.tls",
-                        "services", "services.cull", "envs", "internal", "limits", "user_environment"]
+                        "services", "services.cull", "envs", "binder", "binder.providers",
+                        "binder.providers.gh", "binder.providers.gl", "binder.apt", "internal", "limits",
+                        "user_environment"]
     assert config.lookup("limits").default == {"memory": None, "cpu": None}
 
 

@@ -90,6 +90,38 @@ SCHEMA = {
                               "description": "Where channel names point: set a mirror's URL to fetch "
                                              "conda-forge and others from it."},
         }),
+        "binder": _section("Binder on the hub: repositories built into environments, and /v2/... launch links.", {
+            "providers": _section("Where each launch-link provider's repositories live.", {
+                "gh": _section("GitHub links: /v2/gh/OWNER/REPO/REF.", {
+                    "url": {"type": "string", "pattern": "^https?://[^/]+(/.*)?$", "default": "https://github.com",
+                            "description": "Base URL OWNER/REPO is appended to: GitHub Enterprise, a mirror, "
+                                           "or a test server."},
+                }),
+                "gl": _section("GitLab links: /v2/gl/URL-ENCODED-PROJECT/REF.", {
+                    "url": {"type": "string", "pattern": "^https?://[^/]+(/.*)?$", "default": "https://gitlab.com",
+                            "description": "Base URL the project path is appended to: a self-hosted GitLab, "
+                                           "a mirror, or a test server."},
+                }),
+            }),
+            "allowed_providers": {"type": "array", "items": {"type": "string",
+                                                             "enum": ["gh", "gl", "git", "zenodo", "figshare"]},
+                                  "uniqueItems": True, "default": ["gh", "gl", "git"], "description":
+                                  "Launch-link providers this hub accepts; links naming another are refused."},
+            "allowed_hosts": {"type": "array", "items": {"type": "string", "pattern": HOSTNAME_PATTERN},
+                              "uniqueItems": True, "default": [], "description":
+                              "Git hosts repositories may come from, e.g. github.com; empty: any host."},
+            "who_can_build": {"type": "string", "enum": ["admins", "instructors", "users"],
+                              "default": "instructors", "description":
+                              "Who may start builds of repositories: hub admins only, admins and the "
+                              "instructors group, or any user."},
+            "build_timeout": {"type": "integer", "minimum": 60, "default": 1800, "description":
+                              "Seconds a build may run (fetch, solve, install, postBuild) before it is stopped."},
+            "apt": _section("Debian packages that a repository's apt.txt asks for.", {
+                "enabled": {"type": "boolean", "default": True, "description":
+                            "Install the packages an apt.txt lists (system-wide, through a narrow "
+                            "privileged step); false: refuse repositories that have an apt.txt."},
+            }),
+        }),
         "internal": _section("Ports on 127.0.0.1 between the hub's own parts; change only on a clash.", {
             "hub_port": {**PORT, "default": 8081, "description": "The hub's own API and pages."},
             "proxy_port": {**PORT, "default": 8000, "description":
