@@ -45,8 +45,11 @@ GIT_IDENTITY = {
 }
 BACKEND_TIMEOUT = 120  # seconds for one request; a test's git client gives up long before
 # Binder's own example repositories (requirements, conda, apt_install; SOURCES.txt says
-# which commit of binder-examples each is), kept read-only outside the checkout.
-BINDER_FIXTURES = Path(os.environ.get("HUBSTEAD_BINDER_FIXTURES", "/work/shared/data/binder-repos"))
+# which commit of binder-examples each is), kept read-only in shared/ BESIDE the
+# checkout (so it is there in CI's fresh clone too).
+_BESIDE_CHECKOUT = Path(__file__).resolve().parents[3] / "shared" / "data" / "binder-repos"
+BINDER_FIXTURES = Path(os.environ.get("HUBSTEAD_BINDER_FIXTURES") or (
+    _BESIDE_CHECKOUT if _BESIDE_CHECKOUT.is_dir() else "/work/shared/data/binder-repos"))
 
 
 def git(cwd: Path | str, *args: str) -> str:

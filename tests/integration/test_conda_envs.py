@@ -382,7 +382,11 @@ try:
 except EnvError as error:
     print(error)
     sys.exit(1)
-print(" ".join(sorted(r.name.normalized for r in records)))
+print(" ".join(sorted(r.name.normalized for r in records)), flush=True)
+# As the hubstead command does (hubstead.cli.main): py-rattler's https threads can
+# crash interpreter shutdown after a successful solve.
+import os
+os._exit(0)
 """
 
 

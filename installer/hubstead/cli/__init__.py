@@ -4,6 +4,7 @@ Exit codes: 0 success, 1 the operation failed (the message says why), 2 usage er
 """
 
 import importlib
+import os
 import sys
 
 import click
@@ -55,21 +56,34 @@ def expected_errors():
 
 
 def main(argv=None):
+    code = run(argv)
+    if argv is None and "rattler" in sys.modules:
+        # py-rattler's network threads can crash interpreter shutdown (SIGSEGV after a
+        # successful solve over https), turning success into -11: leave without
+        # finalizing, once the output is flushed. Only for the real command (argv None).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def run(argv):
+    """Run the command line; return the exit code (tracebacks only for the unexpected)."""
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
         # Without standalone mode Click returns ctx.exit(CODE)'s code instead of raising.
         code = cli.main(args=argv, prog_name="hubstead", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(EXIT_FAILED)
+        return EXIT_FAILED
     except click.ClickException as error:
         error.show()
-        sys.exit(error.exit_code)
+        return error.exit_code
     except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
+        return done.exit_code
     except Exception as error:  # noqa: BLE001 - one line for expected failures
         if debug or not isinstance(error, expected_errors()):
             raise
         click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_FAILED)
-    sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else EXIT_OK)
+        return EXIT_FAILED
+    return code if isinstance(code, int) and not isinstance(code, bool) else EXIT_OK
