@@ -128,15 +128,8 @@ def add_item(obj, key, value):
     \b
     hubstead config add-item users.admin bob
     """
-    from .. import config
-
-    item = config.parse_item(key, value)
-    current = _load(obj["config_path"])
-    new = config.add_items(current, key, [item])
-    if not config.differences(current, new):
-        click.echo(f"{config.format_value(item)} is already in {key}; nothing changed.")
-        return
-    _save(obj, new, f"added {config.format_value(item)} to {key}")
+    _change_list(obj, key, value, "add_items", "{item} is already in {key}; nothing changed.",
+                 "added {item} to {key}")
 
 
 @config_group.command(name="remove-item")
@@ -149,15 +142,22 @@ def remove_item(obj, key, value):
     \b
     hubstead config remove-item users.admin bob
     """
+    _change_list(obj, key, value, "remove_items", "{item} is not in {key}; nothing changed.",
+                 "removed {item} from {key}")
+
+
+def _change_list(obj, key, value, change, unchanged, changed):
+    """add-item and remove-item: one pure list change (config.add_items or remove_items), saved."""
     from .. import config
 
     item = config.parse_item(key, value)
     current = _load(obj["config_path"])
-    new = config.remove_items(current, key, [item])
+    new = getattr(config, change)(current, key, [item])
+    shown = config.format_value(item)
     if not config.differences(current, new):
-        click.echo(f"{config.format_value(item)} is not in {key}; nothing changed.")
+        click.echo(unchanged.format(item=shown, key=key))
         return
-    _save(obj, new, f"removed {config.format_value(item)} from {key}")
+    _save(obj, new, changed.format(item=shown, key=key))
 
 
 @config_group.command()
