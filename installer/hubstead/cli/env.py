@@ -120,7 +120,7 @@ def default(name):
     from ..envs import manage
 
     manage.set_default(name)
-    click.echo(f"{name} is the default environment now (run `hubstead config reload` to apply).")
+    click.echo(f"{name} is the default environment now: new servers start in it.")
 
 
 @env.command()
