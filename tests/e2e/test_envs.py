@@ -112,3 +112,18 @@ def test_export_reinstalls_the_same_package_set(installed_hub, figlet_env):
     replica = hub.container.run(freeze.format(uv=uv, prefix="/root/pypi-replica")).stdout
     original = hub.container.run(freeze.format(uv=uv, prefix="/opt/hubstead/envs/figlet/current")).stdout
     assert set(replica.split()) == set(original.split())
+
+
+def test_default_environment_is_where_servers_start_unless_chosen(installed_hub, figlet_env, learner):
+    hub = installed_hub
+    hubstead(hub, "env", "default", "figlet")
+    try:
+        learner.start_server(timeout=180)
+        assert learner.run_code("import sys; print(sys.prefix)").strip().startswith("/opt/hubstead/envs/figlet/")
+        learner.stop_server()
+        removal = hubstead(hub, "env", "remove", "figlet", "--yes", check=False)
+        assert removal.returncode == 1 and "is the default environment" in removal.stderr
+    finally:
+        hubstead(hub, "env", "default", "default")
+    listed = json.loads(hubstead(hub, "env", "list", "--json").stdout)
+    assert [item["name"] for item in listed if item["default"]] == ["default"]
