@@ -151,3 +151,4 @@ def main():
 
 if __name__ == "__main__":
     main()
+    conda.leave_process(0)  # py-rattler's threads can crash Python's shutdown after success

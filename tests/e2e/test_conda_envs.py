@@ -79,6 +79,7 @@ from hubstead.envs import conda
 lock = parse_conda_lock_file(Path("/root/course-lock.yml"))
 records = conda.install("/root/course-lock.yml", "/root/conda-replica")
 print(json.dumps(sorted(f"{p.name}={p.version}" for p in lock.package)))
+conda.leave_process(0)  # as the hubstead command does: rattler can crash Python's shutdown
 """
     result = hub.container.run(["/opt/hubstead/hub/bin/python", "-c", check], timeout=600)
     locked = set(json.loads(result.stdout.strip().splitlines()[-1]))

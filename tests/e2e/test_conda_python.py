@@ -24,6 +24,7 @@ records = conda.solve(spec, virtual_packages=None, cache_dir="/tmp/repodata")
 conda.install(records, "/tmp/env", cache_dir="/var/cache/hubstead/pkgs")
 print(" ".join(sorted(f"{r.name.normalized}={r.version}" for r in records)))
 print(f"{time.monotonic() - started:.2f}")
+conda.leave_process(0)  # as the hubstead command does: rattler can crash Python's shutdown
 """
 
 

@@ -229,6 +229,7 @@ spec = parse_environment_yml("dependencies: [hubstead-test-beta]\\n")
 records = conda.solve(spec, channels=[sys.argv[1]], virtual_packages=[], cache_dir=sys.argv[2])
 lock = conda.write_lock(records, spec, Path(sys.argv[2]) / "conda-lock.yml")
 print(len(conda.read_lock(lock)))
+conda.leave_process(0)  # as the hubstead command does: rattler can crash Python's shutdown
 """
 
 
@@ -382,11 +383,8 @@ try:
 except EnvError as error:
     print(error)
     sys.exit(1)
-print(" ".join(sorted(r.name.normalized for r in records)), flush=True)
-# As the hubstead command does (hubstead.cli.main): py-rattler's https threads can
-# crash interpreter shutdown after a successful solve.
-import os
-os._exit(0)
+print(" ".join(sorted(r.name.normalized for r in records)))
+conda.leave_process(0)  # as the hubstead command does: rattler can crash Python's shutdown
 """
 
 

@@ -4,7 +4,6 @@ Exit codes: 0 success, 1 the operation failed (the message says why), 2 usage er
 """
 
 import importlib
-import os
 import sys
 
 import click
@@ -58,12 +57,11 @@ def expected_errors():
 def main(argv=None):
     code = run(argv)
     if argv is None and "rattler" in sys.modules:
-        # py-rattler's network threads can crash interpreter shutdown (SIGSEGV after a
-        # successful solve over https), turning success into -11: leave without
-        # finalizing, once the output is flushed. Only for the real command (argv None).
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        # py-rattler's threads can crash interpreter shutdown (SIGSEGV after success),
+        # turning success into -11. Only for the real command (argv None), not in tests.
+        from ..envs.conda import leave_process
+
+        leave_process(code)
     sys.exit(code)
 
 

@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -53,6 +54,17 @@ DEFAULT_REPODATA_CACHE = Path("/var/cache/hubstead/repodata")
 CHANNELS_HINT = "use a reachable channel or mirror: hubstead config add-item envs.channels URL"
 
 Progress = Callable[[int, int, str], None]  # (operations done, operations total, package)
+
+
+def leave_process(code: int = 0):
+    """Exit now, skipping the interpreter's finalization, with output flushed.
+
+    py-rattler's Rust threads can crash Python's shutdown (SIGSEGV, exit -11) after the
+    work succeeded, losing buffered output too. Every process that has loaded rattler
+    and is done leaves this way: the hubstead command (hubstead.cli.main) and scripts."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _run(coroutine):
