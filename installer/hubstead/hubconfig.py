@@ -91,17 +91,15 @@ def configure_auth(c, settings):
 
 
 def configure_spawner(c, settings):
-    env_bin = str(paths.default_env_prefix() / "bin")
     limits = settings["limits"]
     # SystemdSpawner that starts each server in the environment its user chose.
     c.JupyterHub.spawner_class = "hubstead.spawner.HubsteadSpawner"
     c.SystemdSpawner.username_template = usernames.UNIX_PREFIX + "{USERNAME}"
     c.SystemdSpawner.unit_name_template = usernames.UNIX_PREFIX + "{USERNAME}-singleuser"
     c.SystemdSpawner.default_shell = "/bin/bash"
-    c.SystemdSpawner.extra_paths = [env_bin]
     c.SystemdSpawner.isolate_tmp = True
     c.SystemdSpawner.isolate_devices = True
-    c.Spawner.cmd = [f"{env_bin}/jupyterhub-singleuser"]
+    # cmd and extra_paths are the chosen environment's, set by HubsteadSpawner.start.
     c.Spawner.default_url = "/lab" if settings["user_environment"]["default_app"] == "jupyterlab" else "/tree"
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 90

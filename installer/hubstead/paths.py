@@ -20,6 +20,3 @@ def roles_dir():
         return installed
     return PACKAGE_DIR.parent.parent / "roles"
 
-
-def default_env_prefix():
-    return ENVS_DIR / "default" / "current"

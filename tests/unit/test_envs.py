@@ -156,3 +156,11 @@ def test_conda_part_with_usable_server_versions_passes():
     condabuild.check_conda_server_versions(
         [_Record("jupyterhub", server.HUB_VERSION), _Record("jupyterlab", "4.2.5"), _Record("numpy", "2.0")],
         "environment.yml")
+
+
+def test_environment_info_is_merged_not_replaced(envs_dir):
+    """A new description must not drop the admin's ownership (the installer would then
+    take the environment back on its next run)."""
+    store.update_env_info("course", admin_managed=True)
+    store.set_description("course", "week 2")
+    assert store.env_info("course") == {"admin_managed": True, "description": "week 2"}

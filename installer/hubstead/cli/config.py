@@ -8,6 +8,8 @@ module level: `hubstead --help` imports this module to list the command.
 
 import click
 
+from .common import emit_json
+
 RELOAD_HINT = "run `hubstead config reload` to apply"
 MISSING = object()
 
@@ -44,7 +46,7 @@ def show(obj, as_json):
     path = Path(obj["config_path"])
     current = _load(path)
     if as_json:
-        _echo_json(config.effective(current))
+        emit_json(config.effective(current))
     elif path.exists():
         click.echo(_read(path), nl=False)
     else:
@@ -64,7 +66,7 @@ def get(obj, key, as_json):
     config.lookup(key)
     value = config.get_value(config.effective(_load(obj["config_path"])), key)
     if as_json:
-        _echo_json(value)
+        emit_json(value)
     elif isinstance(value, str):
         click.echo(value)
     else:
@@ -189,7 +191,7 @@ def keys(as_json):
 
     entries = config.keys()
     if as_json:
-        _echo_json([entry.as_dict() for entry in entries])
+        emit_json([entry.as_dict() for entry in entries])
         return
     import shutil
     import textwrap
@@ -315,12 +317,6 @@ def _yaml_lines(value, indent=""):
     if isinstance(value, list) and value:
         return [f"{indent}- {config.format_value(item)}" for item in value]
     return [indent + config.format_value(value)]
-
-
-def _echo_json(value):
-    import json
-
-    click.echo(json.dumps(value, indent=2))
 
 
 @config_group.command()

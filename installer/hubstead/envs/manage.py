@@ -4,7 +4,6 @@ A build is made beside the serving one and `current` moves only when it is
 complete, so a broken spec or a failed download never disturbs a running class.
 """
 
-import json
 import logging
 import logging.handlers
 import shutil
@@ -55,10 +54,8 @@ def update(name, spec_path, progress=None):
 
 
 def _mark_admin_managed(name):
-    info_path = paths.ENVS_DIR / name / store.ENV_INFO
-    info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    info["admin_managed"] = True
-    info_path.write_text(json.dumps(info, indent=2) + "\n")
+    """From now on the installer leaves this environment to its admin (pypi.ensure)."""
+    store.update_env_info(name, admin_managed=True)
 
 
 def _build(name, spec_path, progress):

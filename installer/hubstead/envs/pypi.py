@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from .. import paths
-from . import EnvError, discard_incomplete, is_complete, mark_complete, server, switch_current
+from . import EnvError, current_build, discard_incomplete, is_complete, mark_complete, server, switch_current
 
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 UV_CACHE = Path("/var/cache/hubstead/uv")
@@ -93,28 +93,21 @@ def uv_reason(stderr):
     return " ".join(meaningful[:2]) or "uv failed without saying why"
 
 
-def is_admin_managed(env_dir):
-    """An admin who updated this environment owns it: the installer leaves it alone."""
-    info = env_dir / "hubstead-env.json"
-    try:
-        import json
-
-        return bool(json.loads(info.read_text()).get("admin_managed"))
-    except (FileNotFoundError, ValueError):
-        return False
-
-
 def ensure(name, lock_path, python="/usr/bin/python3", dry_run=False, installer=True):
     """Make envs/NAME/current a complete build of the lock; return (changed, build_id)."""
+    from .store import env_info
+
     lock_path = Path(lock_path)
     env_dir = paths.ENVS_DIR / name
-    if installer and is_admin_managed(env_dir) and (env_dir / "current").is_symlink():
-        return False, os.readlink(env_dir / "current")
+    current = current_build(env_dir)
+    # An admin who updated this environment owns it: the installer leaves it alone.
+    if installer and current and env_info(name).get("admin_managed"):
+        return False, current
     build = build_id(lock_path.read_text(), python_version(python))
     target = env_dir / build
     if is_complete(target):
         if dry_run:
-            return (os.readlink(env_dir / "current") != build if (env_dir / "current").is_symlink() else True), build
+            return current != build, build
         return switch_current(env_dir, build), build
     if dry_run:
         return True, build

@@ -105,10 +105,19 @@ def all_environments(root=None):
     return [load(name, root) for name in names(root)]
 
 
-def set_description(name, description, root=None):
+def env_info(name, root=None):
+    """What hubstead-env.json says of NAME (description, admin_managed), or {}."""
+    return _read_json(env_dir(name, root) / ENV_INFO)
+
+
+def update_env_info(name, root=None, **changes):
     directory = env_dir(name, root)
     directory.mkdir(parents=True, exist_ok=True)
-    _write_json(directory / ENV_INFO, {"description": description})
+    _write_json(directory / ENV_INFO, {**env_info(name, root), **changes})
+
+
+def set_description(name, description, root=None):
+    update_env_info(name, root, description=description)
 
 
 def _write_json(path, data):
@@ -122,7 +131,7 @@ def record_build(build_dir, kind, spec_path, lock_path):
     build_dir = Path(build_dir)
     spec_copy, lock_copy = build_dir / f"hubstead-spec-{Path(spec_path).name}", build_dir / Path(lock_path).name
     shutil.copyfile(spec_path, spec_copy)
-    if Path(lock_path).resolve() != lock_copy.resolve():
+    if not lock_copy.exists():  # the builders keep their lock in the build already
         shutil.copyfile(lock_path, lock_copy)
     _write_json(build_dir / BUILD_INFO, {"kind": kind, "created": time.time(), "spec_file": spec_copy.name,
                                          "lock_file": lock_copy.name})
