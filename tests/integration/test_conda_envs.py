@@ -382,7 +382,7 @@ try:
     records = conda.solve(spec, channels=[sys.argv[1]], virtual_packages=[], cache_dir=sys.argv[2])
 except EnvError as error:
     print(error)
-    sys.exit(1)
+    conda.leave_process(1)  # never sys.exit: rattler can crash Python's shutdown
 print(" ".join(sorted(r.name.normalized for r in records)))
 conda.leave_process(0)  # as the hubstead command does: rattler can crash Python's shutdown
 """
