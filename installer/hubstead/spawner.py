@@ -49,6 +49,8 @@ class HubsteadSpawner(SystemdSpawner):
 
     def chosen_prefix(self):
         """The build directory to run, or a 400 naming the environments there are."""
+        if (self.user_options or {}).get("binder"):
+            return self.binder_launch()[0]
         name = (self.user_options or {}).get("environment") or self._default_environment()
         if not isinstance(name, str) or store.name_problem(name):
             raise web.HTTPError(400, f"environment must be the name of an environment, not {name!r}")
@@ -58,9 +60,29 @@ class HubsteadSpawner(SystemdSpawner):
             known = ", ".join(store.names()) or "none"
             raise web.HTTPError(400, f"unknown environment {name!r}; this hub has: {known}") from None
 
+    def binder_launch(self):
+        """(build directory, start script or None) of the Binder build named by the user
+        option `binder` (a build record id, as the launch page passes it)."""
+        from .builder import records
+        from .builder.run import start_script_path
+
+        record = records.get(self.user_options["binder"])
+        if record is None or not record.succeeded:
+            raise web.HTTPError(400, f"binder build {self.user_options['binder']!r} does not exist or did not succeed")
+        try:
+            prefix = store.build_prefix(record.env, record.build)
+        except EnvError as error:
+            raise web.HTTPError(400, f"binder build {record.id}: {error}") from None
+        start = start_script_path(record.cache_key)
+        return prefix, (start if start.exists() else None)
+
     async def start(self):
         prefix = self.chosen_prefix()
         self.cmd = [str(prefix / "bin" / "jupyterhub-singleuser")]
+        if (self.user_options or {}).get("binder"):
+            start_script = self.binder_launch()[1]
+            if start_script:  # repo2docker's `start`: it runs first and ends with exec "$@"
+                self.cmd = [str(start_script), *self.cmd]
         self.extra_paths = [str(prefix / "bin")]
         self.log.info("starting %s's server in %s", self.user.name, prefix)
         ip, port = await super().start()

@@ -10,6 +10,7 @@ import click
 
 # command name -> "module:attribute"; the module is imported only when used.
 COMMANDS = {
+    "build": "hubstead.cli.build:build",
     "completion": "hubstead.cli.completion:completion",
     "config": "hubstead.cli.config:config_group",
     "env": "hubstead.cli.env:env",

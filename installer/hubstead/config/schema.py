@@ -116,6 +116,14 @@ SCHEMA = {
                               "instructors group, or any user."},
             "build_timeout": {"type": "integer", "minimum": 60, "default": 1800, "description":
                               "Seconds a build may run (fetch, solve, install, postBuild) before it is stopped."},
+            "build_memory": {"type": ["string", "null"], "pattern": SIZE_PATTERN, "default": "4G", "description":
+                             "Memory a build may use (systemd MemoryMax), e.g. 4G; null: no limit."},
+            "build_cpu": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": None, "description":
+                          "CPU cores a build may use, e.g. 1.5; null: all of them."},
+            "python_fallback": {"type": "boolean", "default": True, "description":
+                                "When runtime.txt asks for a Python that neither this machine nor the conda "
+                                "channels offer, build with the machine's Python (the build log says so); "
+                                "false: fail the build."},
             "apt": _section("Debian packages that a repository's apt.txt asks for.", {
                 "enabled": {"type": "boolean", "default": True, "description":
                             "Install the packages an apt.txt lists (system-wide, through a narrow "

@@ -49,22 +49,9 @@ def check_conda_server_versions(records, source):
 
 def build(name, spec_path, staging, report):
     """Solve, lock and install; switch envs/NAME/current to the build; return its id."""
-    spec_path = Path(spec_path)
-    try:
-        spec = parse_environment_yml(spec_path.read_text(), source=spec_path.name)
-    except (OSError, UnicodeDecodeError) as error:
-        raise EnvError(f"cannot read {spec_path}: {error}") from None
+    records, staged_lock, pip_lines = solve_and_lock(spec_path, staging, report)
     from . import conda
 
-    default_channels, alias = channel_settings()
-    report("solving the conda part (py-rattler)")
-    records = conda.solve(spec, channels=list(spec.channels) or default_channels, channel_alias=alias)
-    names = {record.name.normalized for record in records}
-    check_conda_server_versions(records, spec_path.name)
-    if "python" not in names:
-        raise EnvError(f"{spec_path.name}: the environment has no python; add `python` to its dependencies.")
-    staged_lock = conda.write_lock(records, spec, Path(staging) / CONDA_LOCK)
-    pip_lines = pip_requirements(spec, names)
     build_id = _build_id(conda.lock_hash(staged_lock), pip_lines)
     env_dir = paths.ENVS_DIR / name
     target = env_dir / build_id
@@ -74,16 +61,44 @@ def build(name, spec_path, staging, report):
         return build_id
     discard_incomplete(target)
     try:
-        report(f"installing {len(records)} conda packages")
-        conda.install(records, target)
-        shutil.copyfile(staged_lock, target / CONDA_LOCK)
-        _install_pip_part(target, pip_lines, Path(staging), report)
+        install_prefix(target, records, staged_lock, pip_lines, staging, report)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)  # never leave a half-built prefix
         raise
     mark_complete(target, f"spec: {spec_path}\n")
     switch_current(env_dir, build_id)
     return build_id
+
+
+def solve_and_lock(spec_path, staging, report, channels=None, cache_dir=None):
+    """(records, the conda-lock file written in staging, the pip part's lines)."""
+    spec_path = Path(spec_path)
+    try:
+        spec = parse_environment_yml(spec_path.read_text(), source=spec_path.name)
+    except (OSError, UnicodeDecodeError) as error:
+        raise EnvError(f"cannot read {spec_path}: {error}") from None
+    from . import conda
+
+    default_channels, alias = channels or channel_settings()
+    report("solving the conda part (py-rattler)")
+    records = conda.solve(spec, channels=list(spec.channels) or default_channels, channel_alias=alias,
+                          **({"cache_dir": cache_dir} if cache_dir else {}))
+    names = {record.name.normalized for record in records}
+    check_conda_server_versions(records, spec_path.name)
+    if "python" not in names:
+        raise EnvError(f"{spec_path.name}: the environment has no python; add `python` to its dependencies.")
+    staged_lock = conda.write_lock(records, spec, Path(staging) / CONDA_LOCK)
+    return records, staged_lock, pip_requirements(spec, names)
+
+
+def install_prefix(target, records, staged_lock, pip_lines, staging, report, cache_dir=None):
+    """Install the solved conda part and the pip part into the new prefix target."""
+    from . import conda
+
+    report(f"installing {len(records)} conda packages")
+    conda.install(records, target, **({"cache_dir": cache_dir} if cache_dir else {}))
+    shutil.copyfile(staged_lock, Path(target) / CONDA_LOCK)
+    _install_pip_part(target, pip_lines, Path(staging), report)
 
 
 def _build_id(conda_lock_hash, pip_lines):

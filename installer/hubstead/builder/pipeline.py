@@ -1,0 +1,244 @@
+"""From a repository to a server: plan a build, request it, and launch what it made.
+
+    plan = pipeline.plan(url, "main")              # git: resolve, fetch, read the config files
+    record = pipeline.request(plan, requested_by="alice")   # a finished, a shared or a new build
+    options = pipeline.server_options(record)      # the spawner's user_options
+    url = pipeline.content_url(record, "alice", "lab/tree/index.ipynb")   # nbgitpuller, then land
+
+The CLI (`hubstead build`) and the launch page both call this module. A build runs in
+its own transient systemd unit (hubstead-build-ID, see builder.run), so it outlives
+the process that asked for it, and `hubstead build cancel` stops it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import paths
+from ..envs import is_complete
+from . import BuilderError, fetch, launch, records, repofiles
+
+UNIT_PREFIX = "hubstead-build-"
+# Carried from whoever asks for a build into its units: systemd-run starts units with
+# a clean environment, and a site behind a proxy needs these to reach PyPI and git hosts.
+PASSED_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+                    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CERT", "PIP_INDEX_URL",
+                    "UV_INDEX_URL", "UV_DEFAULT_INDEX")
+# Where a server's landing path names a file, the content's folder goes in front of it.
+FILE_ROUTES = ("lab/tree/", "tree/", "notebooks/", "edit/", "doc/tree/", "voila/render/")
+ENV_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a build of repo at ref would be, found before anything is built."""
+
+    repo: str
+    ref: str
+    commit: str
+    cache_key: str
+    env: str
+    kind: str  # conda | pypi | none
+    apt_packages: tuple
+    ignored: tuple  # configuration files repo2docker would also ignore, with why
+    ready: records.Record | None  # a succeeded build of this very commit and configuration
+
+
+def settings_now():
+    from .. import config
+
+    return config.effective(config.load(paths.CONFIG_PATH))
+
+
+def plan(repo_url, ref="HEAD", name=None, settings=None):
+    """Resolve ref, fetch the repository (through the mirror cache) and read its
+    configuration files. BuilderError (one line) for anything a build would refuse."""
+    settings = settings or settings_now()
+    binder = settings["binder"]
+    launch.check_host(repo_url, binder)
+    if name is not None:
+        from ..envs import store
+
+        store.valid_name(name)
+    with tempfile.TemporaryDirectory(prefix="hubstead-plan-") as scratch:
+        checkout = fetch.fetch(repo_url, ref or "HEAD", Path(scratch) / "src")
+        config = repofiles.read_repo(checkout.directory)
+    if config.apt_packages and not binder["apt"]["enabled"]:
+        raise BuilderError("this repository's apt.txt asks for Debian packages, and this hub does not install "
+                           "them (binder.apt.enabled is false)")
+    if config.kind == "none":
+        if name is not None:
+            raise BuilderError(f"{repo_url} has no environment.yml or requirements.txt, so there is nothing to "
+                               "build into an environment of its own; its launch links use the default environment")
+        env = settings["user_environment"]["default_env"]
+    else:
+        env = name or env_name(repo_url)
+    key = repofiles.cache_key(checkout.commit, config.config_hash)
+    return Plan(repo=repo_url, ref=ref or "HEAD", commit=checkout.commit, cache_key=key, env=env,
+                kind=config.kind, apt_packages=tuple(config.apt_packages), ignored=tuple(config.ignored),
+                ready=_still_there(records.latest_succeeded(key, env)))
+
+
+def env_name(repo_url):
+    """The environment a repository's launches build: readable, unique per URL."""
+    parts = urllib.parse.urlsplit(repo_url)
+    path = parts.path.rstrip("/").removesuffix(".git")
+    slug = ENV_SLUG.sub("-", path.lower()).strip("-")[-24:].strip("-") or "repo"
+    digest = hashlib.sha256(repo_url.rstrip("/").encode()).hexdigest()[:6]
+    return f"binder-{slug}-{digest}"
+
+
+def _still_there(record):
+    """A succeeded record whose build was since removed (env remove, prune) is no cache hit."""
+    if record is None or record.build is None:
+        return record
+    return record if is_complete(paths.ENVS_DIR / record.env / record.build) else None
+
+
+def request(plan, requested_by, make_current=True):
+    """The record that serves plan: its finished build, the build already under way for
+    the same cache key (shared), or a new build whose unit starts now."""
+    if plan.ready is not None:
+        return plan.ready
+    needs_build = plan.kind != "none" or bool(plan.apt_packages)
+    record, new = records.add(
+        repo=plan.repo, ref=plan.ref, commit_id=plan.commit, cache_key=plan.cache_key, env=plan.env,
+        kind=plan.kind, requested_by=requested_by, make_current=make_current,
+        state="queued" if needs_build else "succeeded",
+        message="" if needs_build else f"no environment files: the {plan.env!r} environment serves it")
+    if not new:
+        return record
+    if not needs_build:
+        records.append_log(record.id, f"{plan.repo} at {plan.commit}: {record.message}")
+        return record
+    for line in plan.ignored:
+        records.append_log(record.id, f"ignored: {line}")
+    return _start_unit(record)
+
+
+def unit_name(build_id, part=""):
+    return f"{UNIT_PREFIX}{int(build_id)}{'-' + part if part else ''}.service"
+
+
+def _start_unit(record):
+    """Start the build's orchestrating unit (root): it fetches, installs apt packages and
+    runs the sandboxed worker. Returns the record; a unit that cannot start fails it."""
+    log = records.log_path(record.id)
+    timeout = settings_now()["binder"]["build_timeout"]
+    command = ["systemd-run", f"--unit={unit_name(record.id)}", "--collect", "--no-block", "--quiet",
+               f"--description=Hubstead build {record.id}: {record.repo} at {record.commit_id[:12]}",
+               f"--property=RuntimeMaxSec={timeout}",
+               f"--property=StandardOutput=append:{log}", f"--property=StandardError=append:{log}",
+               *[f"--setenv={name}={os.environ[name]}" for name in PASSED_VARIABLES if os.environ.get(name)],
+               "--", sys.executable, "-m", "hubstead.builder.run", str(record.id)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["systemd-run failed"])[-1]
+        return records.update(record.id, state="failed", message=f"the build could not start: {reason}")
+    return records.get(record.id)
+
+
+def cancel(build_id, by="an admin"):
+    """Stop a queued or running build; what it made so far is removed by its unit."""
+    record = records.get(build_id)
+    if record is None:
+        raise BuilderError(f"no build {build_id}; see `hubstead build list`")
+    if record.done:
+        raise BuilderError(f"build {record.id} has {record.state} already")
+    record = records.update(record.id, state="cancelled", message=f"cancelled by {by}")
+    subprocess.run(["systemctl", "stop", unit_name(record.id, "sandbox"), unit_name(record.id)],
+                   capture_output=True, text=True)
+    return record
+
+
+def server_options(record):
+    """The user_options that start a server in what record built (HubsteadSpawner)."""
+    return {"environment": record.env, "binder": str(record.id)}
+
+
+def same_server(user_options, record):
+    """True when a server started with user_options runs what record built: the same
+    environment and build (a relaunch of another commit with the same build counts)."""
+    user_options = user_options or {}
+    if user_options.get("environment", None) != record.env:
+        return False
+    running = records.get(user_options.get("binder")) if user_options.get("binder") else None
+    return (running.build if running else None) == record.build
+
+
+def content_folder(repo_url):
+    """The folder of the home the repository's content goes to (nbgitpuller's default)."""
+    name = urllib.parse.urlsplit(repo_url).path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    return name or "repository"
+
+
+def content_url(record, username, landing="lab"):
+    """The URL that pulls the repository into the user's home with nbgitpuller (a merge
+    that never overwrites the user's changes) and then opens landing inside it."""
+    folder = content_folder(record.repo)
+    query = {"repo": record.repo, "targetpath": folder, "urlpath": rebase_landing(landing, folder)}
+    branch = _branch(record.ref)
+    if branch:
+        query["branch"] = branch
+    return f"/user/{urllib.parse.quote(username)}/git-pull?{urllib.parse.urlencode(query)}"
+
+
+def _branch(ref):
+    """nbgitpuller follows a branch; for HEAD or a commit id it follows the default one."""
+    if not ref or ref == "HEAD" or fetch.FULL_COMMIT.match(ref) or fetch.ABBREVIATED_COMMIT.match(ref):
+        return None
+    return ref.removeprefix("refs/heads/")
+
+
+def rebase_landing(landing, folder):
+    """A landing path relative to the repository, made relative to the home, where the
+    content lives in `folder`: lab/tree/index.ipynb -> lab/tree/FOLDER/index.ipynb."""
+    landing = (landing or "lab").lstrip("/")
+    for route in FILE_ROUTES:
+        if landing.startswith(route):
+            return f"{route}{urllib.parse.quote(folder)}/{landing[len(route):]}"
+    if landing.rstrip("/") == "lab":
+        return f"lab/tree/{urllib.parse.quote(folder)}"
+    if landing.rstrip("/") == "tree":
+        return f"tree/{urllib.parse.quote(folder)}"
+    return landing
+
+
+def may_build(user_model, settings=None):
+    """Whether this hub user may start a build (binder.who_can_build)."""
+    settings = settings or settings_now()
+    who = (settings.get("binder", settings)).get("who_can_build", "instructors")
+    if who == "users":
+        return True
+    if user_model.get("admin"):
+        return True
+    return who == "instructors" and "instructors" in (user_model.get("groups") or [])
+
+
+def launch_link(record_or_plan, settings=None, landing=None):
+    """The /v2/... link that launches this repository at this ref on this hub."""
+    from .. import https
+
+    settings = settings or settings_now()
+    repo, ref = record_or_plan.repo, record_or_plan.ref
+    gh = settings["binder"]["providers"]["gh"]["url"].rstrip("/") + "/"
+    if repo.startswith(gh) and repo[len(gh):].removesuffix(".git").count("/") == 1:
+        spec = f"gh/{repo[len(gh):].removesuffix('.git')}/{ref}"
+    else:
+        spec = f"git/{urllib.parse.quote(repo, safe='')}/{ref}"
+    query = f"?{urllib.parse.urlencode({landing.kind: landing.path})}" if landing else ""
+    return f"{https.public_url(settings, _host())}/v2/{spec}{query}"
+
+
+def _host():
+    import socket
+
+    return socket.getfqdn() or "localhost"

@@ -1,0 +1,193 @@
+"""One Binder build, run as root in its transient unit hubstead-build-ID:
+
+    python -m hubstead.builder.run ID
+
+checks the repository out (from the mirror cache), installs what apt.txt asks for (the
+one privileged step, switchable off), then runs the environment build and postBuild as
+the unprivileged builder account in a sandboxed unit (builder.sandbox), and finally
+makes the result root-owned, complete and current. Everything goes to the build's log;
+the record says how it ended. A failure, a cancel or a timeout removes what the build
+made, so no half-built environment is ever left and whatever served before serves on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .. import paths
+from ..envs import EnvError, discard_incomplete, is_complete, mark_complete, store, switch_current
+from . import BuilderError, fetch, records, repofiles, sandbox
+
+RECIPE = "binder-1"  # bump when the way a build is made changes
+APT_TIMEOUT = 900
+
+
+class Stopped(Exception):
+    """SIGTERM: a cancel (the record says so) or the unit's RuntimeMaxSec (a timeout)."""
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def env_build_id(config, commit):
+    """Builds of one configuration share a build across commits, unless a postBuild
+    (which may read any file of the repository) makes the build depend on the commit."""
+    parts = [RECIPE, config.kind, config.config_hash, commit if config.post_build else ""]
+    return "bnd-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
+def start_script_path(cache_key):
+    return paths.ENVS_DIR / ".binder" / cache_key / "start"
+
+
+def build(record, settings):
+    """Make what record asks for; return the env build id (None: the env's current)."""
+    work = sandbox.work_dir(record.id)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    log(f"fetching {record.repo} at {record.commit_id}")
+    checkout = fetch.fetch(record.repo, record.commit_id, work / "src")
+    config = repofiles.read_repo(checkout.directory)
+    for name in config.files:
+        log(f"found {config.config_dir + '/' if config.config_dir else ''}{name}")
+    install_apt(config.apt_packages, settings)
+    keep_start_script(config, record)
+    if config.kind == "none":
+        log(f"no environment.yml or requirements.txt: the {record.env!r} environment serves this repository")
+        return None
+    build_id = env_build_id(config, record.commit_id)
+    env_dir = paths.ENVS_DIR / record.env
+    target = env_dir / build_id
+    if is_complete(target):
+        log(f"{record.env} already has build {build_id} of this configuration: nothing to build")
+    else:
+        build_environment(record, config, target, settings)
+        mark_complete(target, f"binder: {record.repo} at {record.commit_id}\n")
+    if record.make_current:
+        switch_current(env_dir, build_id)
+    info = store.env_info(record.env)
+    if not info.get("description"):
+        store.update_env_info(record.env, description=f"Binder: {record.repo}")
+    store.update_env_info(record.env, binder_repo=record.repo)
+    return build_id
+
+
+def build_environment(record, config, target, settings):
+    discard_incomplete(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.mkdir()
+    try:
+        sandbox.run_worker(record, config, target, settings["binder"], settings["envs"])
+        log("making the environment read-only for users (root-owned)")
+        subprocess.run(["chown", "-R", "--no-dereference", "root:root", str(target)], check=True)
+        spec = config.spec_file
+        lock = target / ("conda-lock.yml" if config.kind == "conda" else "requirements.lock.txt")
+        store.record_build(target, config.kind, spec, lock)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)  # never leave a half-built prefix
+        raise
+
+
+def install_apt(packages, settings):
+    """apt.txt's packages, system-wide: the only step of a build that runs as root, and
+    only with names that are Debian package names (repofiles.parse_apt checked them)."""
+    if not packages:
+        return
+    if not settings["binder"]["apt"]["enabled"]:
+        raise BuilderError("apt.txt asks for Debian packages, and this hub does not install them "
+                           "(binder.apt.enabled is false)")
+    log(f"installing Debian packages from apt.txt: {' '.join(packages)}")
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for arguments in (["apt-get", "update", "-q"],
+                      ["apt-get", "install", "-y", "-q", "--no-install-recommends", "--", *packages]):
+        result = subprocess.run(arguments, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, timeout=APT_TIMEOUT)
+        print(result.stdout, end="", flush=True)
+        if result.returncode != 0:
+            reason = _apt_reason(result.stdout)
+            raise BuilderError(f"apt.txt: {reason}")
+
+
+def _apt_reason(output):
+    for line in output.splitlines():
+        if line.startswith("E: "):
+            return line[3:].strip()
+    return "apt-get failed (see the build log)"
+
+
+def keep_start_script(config, record):
+    """A copy of the repository's start script, root-owned, for HubsteadSpawner to run
+    the server through (repo2docker's start: it ends with exec "$@")."""
+    if not config.start:
+        return
+    destination = start_script_path(record.cache_key)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    (destination.parent.parent).chmod(0o755)
+    temporary = destination.with_suffix(".new")
+    shutil.copyfile(config.start, temporary)
+    temporary.chmod(0o755)
+    os.replace(temporary, destination)
+    log("kept the start script: servers launched from this build start through it")
+
+
+def _stop(signum, frame):
+    raise Stopped()
+
+
+def finish_stopped(record, settings):
+    now = records.get(record.id)
+    if now.state == "cancelled":
+        log(f"build {record.id} was cancelled; removing what it made")
+        return now
+    limit = settings["binder"]["build_timeout"]
+    message = f"the build took longer than binder.build_timeout ({limit} s) and was stopped"
+    log(message)
+    return records.update(record.id, state="failed", message=message)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    record = records.get(argv[0]) if argv else None
+    if record is None:
+        print(f"no build {argv[0] if argv else ''}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _stop)
+    from .pipeline import settings_now
+
+    settings = settings_now()
+    if records.update(record.id, state="running").state != "running":
+        return 0  # cancelled before it started
+    started = time.monotonic()
+    try:
+        build_id = build(record, settings)
+    except Stopped:
+        finish_stopped(record, settings)
+        return 1
+    except EnvError as error:
+        log(f"error: {error}")
+        records.update(record.id, state="failed", message=str(error).splitlines()[0])
+        return 1
+    except Exception as error:  # a bug: keep the traceback in the log, a line in the record
+        traceback.print_exc()
+        records.update(record.id, state="failed", message=f"the build failed unexpectedly: {error!r}")
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # cleanup below must not be cut short
+        shutil.rmtree(sandbox.work_dir(record.id), ignore_errors=True)
+    message = f"built in {time.monotonic() - started:.0f} s" if build_id else "ready"
+    final = records.update(record.id, state="succeeded", build=build_id, message=message)
+    log(f"build {record.id} {final.state}: {final.message}")
+    return 0 if final.state == "succeeded" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

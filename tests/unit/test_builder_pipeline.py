@@ -1,0 +1,182 @@
+"""Build records and the launch-side helpers of builder.pipeline (no git, no systemd).
+
+The records live in a real SQLite file in a temporary state directory."""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from hubstead import paths
+from hubstead.builder import BuilderError, pipeline, records
+from hubstead.config.schema import defaults
+from hubstead.envs.store import name_problem
+
+COMMIT = "a" * 40
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "STATE_DIR", tmp_path / "state")
+    monkeypatch.setattr(paths, "ENVS_DIR", tmp_path / "envs")
+    (tmp_path / "state").mkdir()
+    return tmp_path / "state"
+
+
+def add(**changes):
+    values = dict(repo="https://example.org/o/r", ref="main", commit_id=COMMIT, cache_key="k1", env="binder-r",
+                  kind="pypi", requested_by="alice")
+    values.update(changes)
+    return records.add(**values)
+
+
+def test_a_second_request_for_the_same_build_shares_the_running_one():
+    first, new = add()
+    second, second_new = add(requested_by="bob")
+    assert (new, second_new) == (True, False)
+    assert second.id == first.id and second.requested_by == "alice"
+    # Another environment or another key is another build.
+    assert add(env="course")[1] and add(cache_key="k2")[1]
+
+
+def test_concurrent_requests_make_one_build():
+    outcomes = []
+
+    def request():
+        outcomes.append(add())
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(1 for _, new in outcomes if new) == 1
+    assert len({record.id for record, _ in outcomes}) == 1
+
+
+def test_after_a_build_ends_the_next_request_is_a_new_build():
+    first, _ = add()
+    records.update(first.id, state="failed", message="boom")
+    second, new = add()
+    assert new and second.id != first.id
+
+
+def test_a_cancel_wins_over_a_late_success():
+    record, _ = add()
+    records.update(record.id, state="running")
+    records.update(record.id, state="cancelled", message="cancelled by alice")
+    final = records.update(record.id, state="succeeded", build="bnd-1")
+    assert final.state == "cancelled" and final.finished is not None
+
+
+def test_latest_succeeded_and_listing():
+    record, _ = add()
+    assert records.latest_succeeded("k1", "binder-r") is None
+    records.update(record.id, state="succeeded", build="bnd-1")
+    assert records.latest_succeeded("k1", "binder-r").build == "bnd-1"
+    assert [item.id for item in records.all_records()] == [record.id]
+    assert records.all_records()[0].as_dict()["commit"] == COMMIT
+
+
+def test_read_log_in_pieces_never_splits_a_line():
+    record, _ = add()
+    for number in range(100):
+        records.append_log(record.id, f"line {number} é")
+    text, offset, pieces = "", 0, 0
+    while True:
+        piece, offset = records.read_log(record.id, offset, limit=64)
+        if not piece:
+            break
+        assert piece.endswith("\n")
+        text += piece
+        pieces += 1
+    assert pieces > 10
+    assert text.splitlines() == [f"line {number} é" for number in range(100)]
+    assert records.read_log(999) == ("", 0)
+
+
+def test_unknown_build_ids():
+    assert records.get(12345) is None and records.get("x") is None
+    with pytest.raises(BuilderError, match="no build 12345"):
+        pipeline.cancel(12345)
+
+
+def test_cancelling_a_finished_build_says_so():
+    record, _ = add()
+    records.update(record.id, state="succeeded", build="bnd-1")
+    with pytest.raises(BuilderError, match="has succeeded already"):
+        pipeline.cancel(record.id)
+
+
+@pytest.mark.parametrize("url", ["https://github.com/binder-examples/requirements",
+                                 "https://gitlab.com/a/very-long-group-name/with-a-very-long-project-name.git",
+                                 "http://127.0.0.1:8123/x"])
+def test_environment_names_are_valid_and_unique(url):
+    name = pipeline.env_name(url)
+    assert name_problem(name) is None, name
+    assert name != pipeline.env_name(url + "-other")
+
+
+@pytest.mark.parametrize("landing, expected", [
+    ("lab/tree/index.ipynb", "lab/tree/course/index.ipynb"),
+    ("tree/notebooks/a.ipynb", "tree/course/notebooks/a.ipynb"),
+    ("voila/render/app.ipynb", "voila/render/course/app.ipynb"),
+    ("lab", "lab/tree/course"),
+    ("", "lab/tree/course"),
+    ("rstudio/", "rstudio/"),
+])
+def test_landing_paths_follow_the_content_into_its_folder(landing, expected):
+    assert pipeline.rebase_landing(landing, "course") == expected
+
+
+def test_content_url_pulls_the_branch_and_lands_in_its_folder():
+    record, _ = add(repo="http://127.0.0.1:9/owner/course.git", ref="main")
+    url = urlsplit(pipeline.content_url(record, "bob", "lab/tree/index.ipynb"))
+    assert url.path == "/user/bob/git-pull"
+    query = parse_qs(url.query)
+    assert query == {"repo": ["http://127.0.0.1:9/owner/course.git"], "branch": ["main"],
+                     "targetpath": ["course"], "urlpath": ["lab/tree/course/index.ipynb"]}
+    # For HEAD or a commit, nbgitpuller follows the default branch.
+    for ref in ("HEAD", COMMIT, "abc1234"):
+        record, _ = add(ref=ref, cache_key=ref)
+        assert "branch" not in parse_qs(urlsplit(pipeline.content_url(record, "bob")).query)
+
+
+@pytest.mark.parametrize("who, user, allowed", [
+    ("admins", {"admin": True, "groups": []}, True),
+    ("admins", {"admin": False, "groups": ["instructors"]}, False),
+    ("instructors", {"admin": False, "groups": ["instructors"]}, True),
+    ("instructors", {"admin": False, "groups": ["students"]}, False),
+    ("instructors", {"admin": True, "groups": []}, True),
+    ("users", {"admin": False, "groups": []}, True),
+])
+def test_who_may_build(who, user, allowed):
+    settings = defaults()
+    settings["binder"]["who_can_build"] = who
+    assert pipeline.may_build(user, settings) is allowed
+
+
+def test_launch_links_use_the_gh_form_for_the_gh_provider_and_git_otherwise():
+    settings = defaults()
+    settings["binder"]["providers"]["gh"]["url"] = "http://127.0.0.1:9000"
+    record, _ = add(repo="http://127.0.0.1:9000/owner/course", ref="main")
+    assert pipeline.launch_link(record, settings).endswith("/v2/gh/owner/course/main")
+    other, _ = add(repo="https://git.example.org/group/sub/course.git", ref="v1", cache_key="k9")
+    assert pipeline.launch_link(other, settings).endswith(
+        "/v2/git/https%3A%2F%2Fgit.example.org%2Fgroup%2Fsub%2Fcourse.git/v1")
+
+
+def test_same_server_compares_environment_and_build():
+    first, _ = add()
+    records.update(first.id, state="succeeded", build="bnd-1")
+    second, _ = add(cache_key="k2")  # another commit, same build
+    second = records.update(second.id, state="succeeded", build="bnd-1")
+    third, _ = add(cache_key="k3")
+    third = records.update(third.id, state="succeeded", build="bnd-2")
+    running = pipeline.server_options(records.get(first.id))
+    assert pipeline.same_server(running, second)
+    assert not pipeline.same_server(running, third)
+    assert not pipeline.same_server({"environment": "default"}, second)
+    assert not pipeline.same_server(None, second)
