@@ -181,18 +181,18 @@ def update(build_id, **changes):
 
 
 def read_log(build_id, offset=0, limit=256 * 1024):
-    """(text, next offset) of a build's log from byte offset on; ("", offset) when there
-    is nothing new. Text is decoded leniently: a log is for people."""
+    """(text, next offset) of a build's log from byte offset on, at most limit bytes
+    (None: all); ("", offset) when there is nothing new. Text is decoded leniently: a log is for people."""
     path = log_path(build_id)
     try:
         with open(path, "rb") as log:
             log.seek(max(0, int(offset)))
-            data = log.read(limit)
+            data = log.read(-1 if limit is None else limit)
     except FileNotFoundError:
         return "", int(offset)
     # Never cut a line (or a UTF-8 sequence) in half: stop at the last newline unless
     # a single line is longer than the limit.
-    if len(data) == limit and b"\n" in data:
+    if limit is not None and len(data) == limit and b"\n" in data:
         data = data[: data.rindex(b"\n") + 1]
     return data.decode("utf-8", "replace"), int(offset) + len(data)
 

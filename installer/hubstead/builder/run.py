@@ -94,7 +94,15 @@ def build_environment(record, config, target, settings):
         store.record_build(target, config.kind, spec, lock)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)  # never leave a half-built prefix
+        _remove_if_empty(target.parent)
         raise
+
+
+def _remove_if_empty(env_dir):
+    """An environment whose first build failed must not be listed with no build at all
+    (another build under way into it has its directory there, so it stays)."""
+    if {path.name for path in env_dir.iterdir()} <= {store.ENV_INFO}:
+        shutil.rmtree(env_dir, ignore_errors=True)
 
 
 def install_apt(packages, settings):

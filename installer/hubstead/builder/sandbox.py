@@ -13,7 +13,7 @@ build, which can write the cache, must not be able to change a finished environm
 
 from __future__ import annotations
 
-import shlex
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -92,8 +92,6 @@ def run_worker(record, config, target, binder, envs):
     from . import records
     from .pipeline import PASSED_VARIABLES, unit_name
 
-    import os
-
     prepare(record, target)
     log = records.log_path(record.id)
     src = work_dir(record.id) / "src"
@@ -104,7 +102,8 @@ def run_worker(record, config, target, binder, envs):
                  **environment(work_dir(record.id))}
     command += [f"--setenv={key}={value}" for key, value in variables.items()]
     command += ["--", *worker_command(config, target, binder, envs, src)]
-    print(f"[sandbox] {shlex.join(command[-8:])} ...", flush=True)
+    limits = f"memory {binder.get('build_memory') or 'unlimited'}, time {binder['build_timeout']} s"
+    print(f"building in {unit_name(record.id, 'sandbox')} as {BUILDER_USER} ({limits})", flush=True)
     try:
         result = subprocess.run(command, capture_output=True, text=True)
     except BaseException:

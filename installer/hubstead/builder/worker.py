@@ -134,7 +134,7 @@ def main(argv=None):
         if options.post_build:
             run_post_build(options)
     except EnvError as error:
-        say(f"error: {' '.join(str(error).split())}")
+        say("error: " + "; ".join(" ".join(line.split()) for line in str(error).splitlines() if line.strip()))
         code = 1
     else:
         say("environment built")

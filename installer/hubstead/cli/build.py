@@ -134,7 +134,7 @@ def logs(build_id, follow):
     if follow:
         record = _follow(build_id)
         sys.exit(0 if record.succeeded else 1)
-    text, _ = records.read_log(build_id, 0, limit=1 << 40)
+    text, _ = records.read_log(build_id, 0, limit=None)
     click.echo(text, nl=False)
 
 
