@@ -41,6 +41,9 @@ REPOS = {
     "r-project": {"install.R": "install.packages('ggplot2')\n"},
     "broken-yml": {"environment.yml": "dependencies: [python=3.11\n"},
     "slow": {"requirements.txt": TINY_PACKAGE + "\n", "postBuild": "#!/bin/bash\necho sleeping\nsleep 600\n"},
+    "conda-course": {"environment.yml": "channels: [conda-forge]\ndependencies:\n  - python=3.11\n"
+                                        "  - hubstead-test-hello\n  - pip:\n    - " + TINY_PACKAGE + "\n",
+                     "index.ipynb": "{}\n"},
 }
 
 
@@ -138,6 +141,39 @@ def test_the_requirements_fixture_builds_with_a_python_fallback_note(hub):
     python = f"/opt/hubstead/envs/{record['env']}/{record['build']}/bin/python"
     imported = hub.container.run([python, "-c", "import seaborn, scipy, pandas; print(seaborn.__version__)"])
     assert imported.stdout.startswith("0.13.")
+
+
+@pytest.fixture(scope="module")
+def local_conda_channel(hub):
+    """conda-forge is out of reach: a real channel built in the container stands in for
+    it, reached the way a site reaches a mirror (envs.channel_alias)."""
+    if not hub.container.path_exists("/srv/conda/conda-forge/noarch/repodata.json"):
+        hub.container.run(["python3", "/src/tests/harness/conda_channel.py", "/srv/conda/conda-forge",
+                           "--python", "/usr/bin/python3", "--indexer", "stdlib"], timeout=600)
+    hubstead(hub, "config", "set", "envs.channel_alias", "file:///srv/conda/")
+
+
+def test_environment_yml_builds_with_conda_packages_in_the_sandbox(hub, local_conda_channel):
+    build(hub, "conda-course")
+    record = latest(hub, "conda-course")
+    assert record["state"] == "succeeded" and record["kind"] == "conda"
+    prefix = f"/opt/hubstead/envs/{record['env']}/{record['build']}"
+    assert hub.container.path_exists(f"{prefix}/conda-lock.yml")
+    printed = hub.container.run([f"{prefix}/bin/python", "-c", "import hubstead_test_hello, pyfiglet, sys; "
+                                 "print(sys.prefix)"]).stdout
+    assert printed.strip() == prefix
+    # The builder's package cache shares no file with the environment it built.
+    shared = hub.container.run(["find", prefix, "-type", "f", "-links", "+1", "-print", "-quit"]).stdout
+    assert shared == ""
+
+
+def test_the_conda_fixture_fails_clearly_without_conda_forge(hub):
+    """The shared conda fixture needs numpy, pandas... from conda-forge, which this
+    network cannot reach (nor does the local stand-in channel hold them)."""
+    failed = build(hub, "conda", check=False)
+    assert failed.returncode == 1
+    record = latest(hub, "conda")
+    assert record["state"] == "failed" and record["message"].startswith("environment.yml")
 
 
 def test_apt_txt_installs_debian_packages_and_no_spec_means_the_default_env(hub):

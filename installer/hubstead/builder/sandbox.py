@@ -111,10 +111,10 @@ def run_worker(record, config, target, binder, envs):
         raise
     if result.returncode == 0:
         return
-    raise BuilderError(_failure(result.stderr, log, binder))
+    raise BuilderError(_failure(result.stderr, log, binder, record.id))
 
 
-def _failure(systemd_run_output, log, binder):
+def _failure(systemd_run_output, log, binder, build_id):
     """Why the worker failed, in one line: a limit systemd enforced, or its own error."""
     if "result: timeout" in systemd_run_output:
         return f"the build took longer than binder.build_timeout ({binder['build_timeout']} s) and was stopped"
@@ -128,4 +128,4 @@ def _failure(systemd_run_output, log, binder):
     for line in reversed(lines):
         if line.startswith("error: "):
             return line[len("error: "):]
-    return "the build failed; see its log (`hubstead build logs ID`)"
+    return f"the build failed; see its log (`hubstead build logs {build_id}`)"

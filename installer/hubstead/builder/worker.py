@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 from ..envs import EnvError, pypi
@@ -135,6 +136,10 @@ def main(argv=None):
             run_post_build(options)
     except EnvError as error:
         say("error: " + "; ".join(" ".join(line.split()) for line in str(error).splitlines() if line.strip()))
+        code = 1
+    except Exception as error:  # a bug: the traceback for the log, one line for the record
+        traceback.print_exc()
+        say(f"error: the build failed unexpectedly: {error!r}")
         code = 1
     else:
         say("environment built")

@@ -95,9 +95,10 @@ def install_prefix(target, records, staged_lock, pip_lines, staging, report, cac
     """Install the solved conda part and the pip part into the new prefix target."""
     from . import conda
 
+    target = Path(target)
     report(f"installing {len(records)} conda packages")
     conda.install(records, target, **({"cache_dir": cache_dir} if cache_dir else {}))
-    shutil.copyfile(staged_lock, Path(target) / CONDA_LOCK)
+    shutil.copyfile(staged_lock, target / CONDA_LOCK)
     _install_pip_part(target, pip_lines, Path(staging), report)
 
 
