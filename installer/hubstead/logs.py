@@ -12,7 +12,8 @@ SERVICE_TARGETS = {"hub": "jupyterhub.service", "proxy": "configurable-http-prox
                    "caddy": "caddy.service"}
 # Environment builds log under a syslog identifier, not a unit (hubstead.envs.manage).
 IDENTIFIER_TARGETS = {"envs": "hubstead-env"}
-TARGETS = (*SERVICE_TARGETS, *IDENTIFIER_TARGETS, "user")
+# Binder builds keep a log file each (hubstead.builder.records), read by `build logs`.
+TARGETS = (*SERVICE_TARGETS, *IDENTIFIER_TARGETS, "user", "build")
 DEFAULT_LINES = 100
 
 

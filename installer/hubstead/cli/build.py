@@ -126,6 +126,10 @@ def list_(limit, as_json):
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the build ends.")
 def logs(build_id, follow):
     """Print a build's log (kept after it ends)."""
+    print_log(build_id, follow)
+
+
+def print_log(build_id, follow=False):
     from ..builder import BuilderError, records
 
     record = records.get(build_id)

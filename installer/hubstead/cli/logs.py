@@ -25,17 +25,26 @@ def complete_username(ctx, param, incomplete):
 @click.option("-n", "--lines", type=click.IntRange(min=1), metavar="N",
               help="Show the last N lines (default 100 unless --since is given).")
 def logs(target, name, follow, since, lines):
-    """Show the logs of the hub, the proxy, Caddy (HTTPS), environment builds, or a user's server.
+    """Show the logs of the hub, the proxy, Caddy (HTTPS), environment builds, a user's server, or a Binder build.
 
     \b
     Examples:
       hubstead logs hub --since '10 min ago'
       hubstead logs proxy --follow
       hubstead logs user alice --lines 50
+      hubstead logs build 12 --follow
     """
     import os
 
     from ..logs import LogsError, LogTargetError, journalctl_argv, unit_for
+
+    if target == "build":
+        from .build import print_log
+
+        if not (name or "").isdigit():
+            raise click.UsageError("hubstead logs build ID: give a build id (see `hubstead build list`).")
+        print_log(int(name), follow)
+        return
 
     try:
         unit = unit_for(target, name)
