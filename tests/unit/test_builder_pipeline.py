@@ -180,3 +180,23 @@ def test_same_server_compares_environment_and_build():
     assert not pipeline.same_server(running, third)
     assert not pipeline.same_server({"environment": "default"}, second)
     assert not pipeline.same_server(None, second)
+
+
+def test_a_build_whose_unit_is_gone_stops_holding_its_cache_key(monkeypatch):
+    """systemctl is the real one where there is systemd; here its answer is given."""
+    import subprocess
+
+    record, _ = add()
+    answers = []
+
+    def systemctl(argv, **kwargs):
+        answers.append(argv)
+        return subprocess.CompletedProcess(argv, 3, stdout="inactive\n", stderr="")
+
+    monkeypatch.setattr(pipeline.subprocess, "run", systemctl)
+    assert not pipeline._died(record)  # too new: its unit may still be starting
+    assert pipeline._died(record, grace=0)
+    assert answers[-1][:2] == ["systemctl", "is-active"]
+    failed = records.get(record.id)
+    assert failed.state == "failed" and "stopped without finishing" in failed.message
+    assert add()[1], "a new request starts a new build"

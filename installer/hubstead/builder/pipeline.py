@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from ..envs import is_complete
 from . import BuilderError, fetch, launch, records, repofiles
 
 UNIT_PREFIX = "hubstead-build-"
+STARTUP_GRACE = 30  # seconds a new build's record may exist before its unit does
 # Carried from whoever asks for a build into its units: systemd-run starts units with
 # a clean environment, and a site behind a proxy needs these to reach PyPI and git hosts.
 PASSED_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
@@ -114,6 +116,8 @@ def request(plan, requested_by, make_current=True):
         kind=plan.kind, requested_by=requested_by, make_current=make_current,
         state="queued" if needs_build else "succeeded",
         message="" if needs_build else f"no environment files: the {plan.env!r} environment serves it")
+    if not new and _died(record):
+        return request(plan, requested_by, make_current)
     if not new:
         return record
     if not needs_build:
@@ -122,6 +126,19 @@ def request(plan, requested_by, make_current=True):
     for line in plan.ignored:
         records.append_log(record.id, f"ignored: {line}")
     return _start_unit(record)
+
+
+def _died(record, grace=STARTUP_GRACE):
+    """A queued or running build whose unit is gone (the machine restarted, the unit was
+    killed): fail its record, so it no longer holds its cache key. True when it had died."""
+    if record.done or time.time() - record.created < grace:
+        return False
+    state = subprocess.run(["systemctl", "is-active", unit_name(record.id)], capture_output=True, text=True)
+    if state.stdout.strip() in ("active", "activating", "deactivating", "reloading"):
+        return False
+    records.update(record.id, state="failed", message="the build stopped without finishing "
+                                                      "(was the machine restarted?); it starts again on request")
+    return True
 
 
 def unit_name(build_id, part=""):
