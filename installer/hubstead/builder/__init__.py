@@ -1,8 +1,13 @@
 """Binder on the hub: a Binder-ready repository becomes an environment and a launch link.
 
-This first layer reads what a launch link asks for (launch), fetches the repository at a
-resolved commit (fetch) and reads its repo2docker configuration files (repofiles). Each
-expected failure is a BuilderError whose message is one line saying which.
+- launch: what a /v2/... link asks for (provider, repository, ref, landing path);
+- fetch: the repository at a resolved commit, through a cache of bare mirrors;
+- repofiles: its repo2docker configuration files, and the cache key of a build;
+- records: builds in hubstead's SQLite DB, one running build per cache key, logs;
+- pipeline: plan, request, cancel, and what a launch needs (server options, content URL);
+- run (root, unit hubstead-build-ID), sandbox + worker (builder account, sandboxed unit).
+
+Each expected failure is a BuilderError whose message is one line saying which.
 """
 
 from ..envs import EnvError
