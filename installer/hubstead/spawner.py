@@ -20,7 +20,9 @@ READY_POLL_INTERVAL = 0.1
 
 class HubsteadSpawner(SystemdSpawner):
     def _environments(self):
-        return store.all_environments()
+        """What the options form offers: every environment but those that only serve a
+        repository's launch links (hubstead.builder.run)."""
+        return [env for env in store.all_environments() if not store.env_info(env.name).get("launch_only")]
 
     def _default_environment(self):
         from .envs.manage import default_name

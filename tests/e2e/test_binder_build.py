@@ -131,6 +131,18 @@ def test_server_starts_in_the_build_through_the_start_script(hub, course):
     user.stop_server()
 
 
+def test_named_builds_are_on_the_spawn_page_and_launch_only_ones_are_not(hub, course):
+    record, _ = course
+    named = hubstead(hub, "build", "gh/owner/course/main", "--name", "course-env")
+    assert "into environment course-env" in named.stdout
+    user = new_user(hub, "formviewer")
+    hubstead(hub, "env", "default", "default")
+    page = user.http.get(user.url("hub/spawn"), timeout=30, allow_redirects=False)
+    assert page.status_code == 200, page.status_code
+    assert 'value="course-env"' in page.text
+    assert f'value="{record["env"]}"' not in page.text
+
+
 def test_the_requirements_fixture_builds_with_a_python_fallback_note(hub):
     done = build(hub, "requirements")
     record = latest(hub, "requirements")

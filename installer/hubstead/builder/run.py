@@ -77,7 +77,11 @@ def build(record, settings):
     info = store.env_info(record.env)
     if not info.get("description"):
         store.update_env_info(record.env, description=f"Binder: {record.repo}")
-    store.update_env_info(record.env, binder_repo=record.repo)
+    from .pipeline import env_name
+
+    # An environment made just for a repository's launch links stays off the spawn
+    # page's list (there would be one per repository); one built with --name is listed.
+    store.update_env_info(record.env, binder_repo=record.repo, launch_only=record.env == env_name(record.repo))
     return build_id
 
 
