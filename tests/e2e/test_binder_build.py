@@ -136,7 +136,6 @@ def test_named_builds_are_on_the_spawn_page_and_launch_only_ones_are_not(hub, co
     named = hubstead(hub, "build", "gh/owner/course/main", "--name", "course-env")
     assert "into environment course-env" in named.stdout
     user = new_user(hub, "formviewer")
-    hubstead(hub, "env", "default", "default")
     page = user.http.get(user.url("hub/spawn"), timeout=30, allow_redirects=False)
     assert page.status_code == 200, page.status_code
     assert 'value="course-env"' in page.text
