@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from tests.harness.conda_channel import HELLO_MESSAGE
 from tests.harness.gitserver import BINDER_FIXTURES, GitHTTPServer, copy_tree, make_repo, publish
 from tests.harness.hubcli import hubstead, new_user
 
@@ -172,7 +173,7 @@ def test_environment_yml_builds_with_conda_packages_in_the_sandbox(hub, local_co
     assert hub.container.path_exists(f"{prefix}/conda-lock.yml")
     printed = hub.container.run([f"{prefix}/bin/python", "-c", "import hubstead_test_hello, pyfiglet, sys; "
                                  "print(sys.prefix)"]).stdout
-    assert printed.strip() == prefix
+    assert printed.strip().splitlines() == [HELLO_MESSAGE, prefix]
     # The builder's package cache shares no file with the environment it built.
     shared = hub.container.run(["find", prefix, "-type", "f", "-links", "+1", "-print", "-quit"]).stdout
     assert shared == ""
