@@ -47,6 +47,9 @@ SUPPORTED_SYSTEMS = {"debian": {"12", "13"}, "ubuntu": {"22.04", "24.04"}}
 APT_PACKAGES = ["python3", "python3-venv", "python3-apt", "git", "ca-certificates", "sudo"]
 MIN_RAM_BYTES = 1 << 30
 MIN_FREE_BYTES = 3 << 30
+# An upgrade reuses the hub venv and the environments; it only needs room for the
+# packages that changed.
+MIN_FREE_BYTES_UPGRADE = 512 << 20
 DEFAULT_INDEX = "https://pypi.org/simple/"
 VENV_MARKER = ".hubstead-venv-complete"
 
@@ -123,8 +126,20 @@ def existing_parent(path):
     return path
 
 
-def check_disk(paths=("/opt/hubstead", "/var/lib/hubstead"), minimum=MIN_FREE_BYTES, statvfs=os.statvfs):
+def disk_needed(hub_prefix=HUB_PREFIX):
+    """Bytes a run needs free: a first install builds everything, an upgrade little."""
+    if os.path.exists(os.path.join(hub_prefix, VENV_MARKER)):
+        return MIN_FREE_BYTES_UPGRADE
+    return MIN_FREE_BYTES
+
+
+def _size(count):
+    return f"{count / 2**30:.0f} GiB" if count >= 1 << 30 else f"{count >> 20} MiB"
+
+
+def check_disk(paths=("/opt/hubstead", "/var/lib/hubstead"), minimum=None, statvfs=os.statvfs):
     """Refuse to start when any target file system has too little room left."""
+    minimum = disk_needed() if minimum is None else minimum
     for path in paths:
         where = existing_parent(path)
         stats = statvfs(where)
@@ -132,7 +147,7 @@ def check_disk(paths=("/opt/hubstead", "/var/lib/hubstead"), minimum=MIN_FREE_BY
         if free < minimum:
             raise BootstrapError(
                 f"Not enough disk space for {path}: {free / 2**30:.1f} GiB free on {where}, "
-                f"{minimum / 2**30:.0f} GiB needed. Free some space or grow the disk, then run again."
+                f"{_size(minimum)} needed. Free some space or grow the disk, then run again."
             )
 
 

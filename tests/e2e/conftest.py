@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from tests.harness.container import Container, ensure_base_rootfs
+from tests.harness.container import Container, ensure_base_rootfs, log
 from tests.harness.hub import InstallFailed, install_hub
 
 
@@ -40,4 +40,18 @@ def installed_hub(base_rootfs):
             hub = install_hub(container)
         except InstallFailed as error:
             pytest.fail(str(error), pytrace=False)
+        _live_hubs.append(hub)
         yield hub
+        _live_hubs.remove(hub)
+
+
+_live_hubs = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def report_free_space(request):
+    """Log the shared hub's free space after each module that used it (CI logs show who fills it)."""
+    yield
+    for hub in _live_hubs:
+        free = hub.container.run(["df", "--output=avail", "-B1M", "/"], check=False).stdout.split()[-1:]
+        log(f"after {request.module.__name__}: {free[0] if free else '?'} MiB free in the hub container")

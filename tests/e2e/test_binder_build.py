@@ -66,7 +66,16 @@ def git_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hub(installed_hub, git_server):
     hubstead(installed_hub, "config", "set", "binder.providers.gh.url", git_server.url)
-    return installed_hub
+    before = env_names(installed_hub)
+    yield installed_hub
+    free_what_this_module_built(installed_hub, before)
+
+
+def free_what_this_module_built(hub, before):
+    """The shared container writes to a tmpfs of a quarter of RAM; later modules need room."""
+    for name in sorted(env_names(hub) - before):
+        hubstead(hub, "env", "remove", name, "--yes")
+    hub.container.run("rm -rf /var/cache/hubstead/builder/* /opt/hubstead/envs/.binder/*")
 
 
 def build(hub, name, *args, check=True):

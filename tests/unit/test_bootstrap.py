@@ -92,6 +92,17 @@ def test_full_disk_is_refused_naming_the_place_and_the_need(tmp_path):
     bootstrap.check_disk([str(tmp_path / "x")], statvfs=fake_statvfs(10 << 30))
 
 
+def test_an_upgrade_needs_far_less_room_than_a_first_install(tmp_path):
+    hub = tmp_path / "hub"
+    assert bootstrap.disk_needed(str(hub)) == 3 << 30
+    hub.mkdir()
+    (hub / bootstrap.VENV_MARKER).touch()
+    assert bootstrap.disk_needed(str(hub)) == 512 << 20
+    with pytest.raises(bootstrap.BootstrapError, match="0.1 GiB free .* 512 MiB needed"):
+        bootstrap.check_disk([str(tmp_path)], minimum=bootstrap.disk_needed(str(hub)),
+                             statvfs=fake_statvfs(100 << 20))
+
+
 def test_existing_parent_walks_up_to_what_exists(tmp_path):
     assert bootstrap.existing_parent(str(tmp_path / "a" / "b")) == str(tmp_path)
 
