@@ -5,6 +5,7 @@ The hub's jupyterhub_config.py (rendered by the hubstead_hub role) calls
 name order, so a site can override anything.
 """
 
+import os
 import sys
 
 from . import config as hubstead_config
@@ -43,14 +44,19 @@ def configure_hub(c, settings):
 
 def configure_services(c, settings):
     """The hub services (hubstead's own, the idle culler) and the roles they hold."""
-    services, roles = hubstead_service(), []
+    services, roles = hubstead_service(settings), []
     if services:
         roles += [
             {"name": "hubstead-admin", "scopes": hubapi.SERVICE_SCOPES, "services": [hubapi.SERVICE_NAME],
              "description": "What the hubstead CLI and web page do through the hub's API."},
             # Granting admin to a user needs an admin requester, not only admin:users.
             {"name": "admin", "services": [hubapi.SERVICE_NAME]},
+            # Every user may open hubstead's pages (launch links); the pages check more.
+            {"name": "user", "scopes": ["self", f"access:services!service={hubapi.SERVICE_NAME}"],
+             "description": "Standard user privileges, and hubstead's launch pages."},
         ]
+        # Binder's links are /v2/...: the proxy sends them to the service, outside /hub/.
+        c.Proxy.extra_routes = {"/v2/": services[0]["url"]}
     cull = settings["services"]["cull"]
     if cull["enabled"]:
         service, role = culler_service(cull)
@@ -60,12 +66,27 @@ def configure_services(c, settings):
     c.JupyterHub.load_roles = roles
 
 
-def hubstead_service():
-    """hubstead itself, so the CLI can use the REST API with its own token."""
+def hubstead_service(settings):
+    """hubstead itself: the CLI uses the REST API with its token, and the hub runs its
+    web service (python -m hubstead.web: launch links) at /services/hubstead/."""
     token_path = paths.STATE_DIR / hubapi.TOKEN_FILE
     if not token_path.exists():
         return []
-    return [{"name": hubapi.SERVICE_NAME, "api_token": token_path.read_text().strip()}]
+    # The hub starts services with a clean environment; builds started from the web
+    # need the site's proxy and CA settings as much as the CLI's do.
+    passed = {name: os.environ[name] for name in (*paths.NETWORK_VARIABLES, "HUBSTEAD_STATE_DIR")
+              if os.environ.get(name)}
+    return [{
+        "name": hubapi.SERVICE_NAME,
+        "api_token": token_path.read_text().strip(),
+        "url": f"http://127.0.0.1:{settings['internal']['web_port']}",
+        "command": [sys.executable, "-m", "hubstead.web"],
+        "environment": {**passed, "HUBSTEAD_CONFIG": str(paths.CONFIG_PATH)},
+        # hubstead's own pages: no "authorize this service" step after the login.
+        "oauth_no_confirm": True,
+        # Nothing to list in the hub's Services menu yet: its pages are reached by links.
+        "display": False,
+    }]
 
 
 def configure_auth(c, settings):

@@ -30,6 +30,7 @@ class InstallOptions:
     http_port: int | None = None
     hub_port: int | None = None
     proxy_api_port: int | None = None
+    web_port: int | None = None
     config_path: str = str(paths.CONFIG_PATH)
 
 
@@ -50,7 +51,8 @@ def desired_config(current, options):
             raise InstallError(f"--admin {name!r}: {problem}")
     desired = hubstead_config.add_items(current, "users.admin", options.admins) if options.admins else current
     for key, value in (("http.port", options.http_port), ("internal.hub_port", options.hub_port),
-                       ("internal.proxy_api_port", options.proxy_api_port)):
+                       ("internal.proxy_api_port", options.proxy_api_port),
+                       ("internal.web_port", options.web_port)):
         if value is not None and hubstead_config.get_value(desired, key) != value:
             desired = hubstead_config.set_value(desired, key, value)
     return hubstead_config.validate(desired)

@@ -20,3 +20,8 @@ def roles_dir():
         return installed
     return PACKAGE_DIR.parent.parent / "roles"
 
+# The environment a site behind a proxy, or with its own CA, needs to reach PyPI and
+# git hosts; passed on to processes that systemd or the hub start with a clean one.
+NETWORK_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+                     "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CERT", "PIP_INDEX_URL",
+                     "UV_INDEX_URL", "UV_DEFAULT_INDEX")

@@ -275,3 +275,22 @@ def test_culler_is_a_hub_service_with_only_its_scopes():
     c = Config()
     hubconfig.configure_services(c, config.effective({"services": {"cull": {"enabled": False}}}))
     assert all(service["name"] != "cull-idle" for service in c.JupyterHub.services)
+
+
+def test_the_web_service_is_started_by_the_hub_and_serves_v2_links(tmp_path, monkeypatch):
+    from traitlets.config import Config
+
+    from hubstead import hubconfig, paths
+
+    monkeypatch.setattr(paths, "STATE_DIR", tmp_path)
+    (tmp_path / "hubstead-api-token").write_text("secret-token\n")
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    c = Config()
+    hubconfig.configure_services(c, config.effective({"internal": {"web_port": 9099}}))
+    service = next(item for item in c.JupyterHub.services if item["name"] == "hubstead")
+    assert service["url"] == "http://127.0.0.1:9099" and service["api_token"] == "secret-token"
+    assert service["command"][1:] == ["-m", "hubstead.web"] and service["oauth_no_confirm"]
+    assert service["environment"]["https_proxy"] == "http://proxy.example:3128", "builds from links reach PyPI"
+    assert c.Proxy.extra_routes == {"/v2/": "http://127.0.0.1:9099"}
+    user_role = next(role for role in c.JupyterHub.load_roles if role["name"] == "user")
+    assert set(user_role["scopes"]) == {"self", "access:services!service=hubstead"}

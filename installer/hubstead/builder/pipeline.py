@@ -29,11 +29,8 @@ from . import BuilderError, fetch, launch, records, repofiles
 
 UNIT_PREFIX = "hubstead-build-"
 STARTUP_GRACE = 30  # seconds a new build's record may exist before its unit does
-# Carried from whoever asks for a build into its units: systemd-run starts units with
-# a clean environment, and a site behind a proxy needs these to reach PyPI and git hosts.
-PASSED_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-                    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CERT", "PIP_INDEX_URL",
-                    "UV_INDEX_URL", "UV_DEFAULT_INDEX")
+# Carried from whoever asks for a build into its units (systemd-run starts them clean).
+PASSED_VARIABLES = paths.NETWORK_VARIABLES
 # Where a server's landing path names a file, the content's folder goes in front of it.
 FILE_ROUTES = ("lab/tree/", "tree/", "notebooks/", "edit/", "doc/tree/", "voila/render/")
 ENV_SLUG = re.compile(r"[^a-z0-9]+")

@@ -10,10 +10,12 @@ import click
 @click.option("--hub-port", type=click.IntRange(1, 65535), help="The hub's internal port on 127.0.0.1 (default 8081).")
 @click.option("--proxy-api-port", type=click.IntRange(1, 65535),
               help="configurable-http-proxy's API port on 127.0.0.1 (default 8001).")
+@click.option("--web-port", type=click.IntRange(1, 65535),
+              help="hubstead's web service port on 127.0.0.1 (default 8082).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="The config file (default /etc/hubstead/config.yaml).")
 @click.option("--check", is_flag=True, help="Show what would change and change nothing.")
-def install(admins, http_port, hub_port, proxy_api_port, config_path, check):
+def install(admins, http_port, hub_port, proxy_api_port, web_port, config_path, check):
     """Install Hubstead on this machine, or upgrade it (safe to re-run)."""
     from rich.console import Console
 
@@ -22,7 +24,7 @@ def install(admins, http_port, hub_port, proxy_api_port, config_path, check):
 
     console = Console(stderr=True)
     options = InstallOptions(admins=list(admins), http_port=http_port, hub_port=hub_port,
-                             proxy_api_port=proxy_api_port, config_path=config_path or str(paths.CONFIG_PATH))
+                             proxy_api_port=proxy_api_port, web_port=web_port, config_path=config_path or str(paths.CONFIG_PATH))
     report = run_install(options, check=check, console=console)
     present(report, check, console)
 

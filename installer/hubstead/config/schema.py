@@ -136,6 +136,9 @@ SCHEMA = {
                            "Where the proxy listens behind Caddy when HTTPS is on."},
             "proxy_api_port": {**PORT, "default": 8001,
                                "description": "configurable-http-proxy's REST API (routes)."},
+            "web_port": {**PORT, "default": 8082, "description":
+                         "hubstead's web service (launch links), which the hub starts and proxies "
+                         "at /services/hubstead/."},
         }),
         "limits": _section("Per-user resource limits, enforced by systemd.", {
             "memory": {"type": ["string", "null"], "pattern": SIZE_PATTERN, "default": None,
