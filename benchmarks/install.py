@@ -48,7 +48,8 @@ def noop_and_spawns(rootfs, spawns):
     with Container(rootfs, cache=True) as container:
         hub = install_hub(container, echo=False)
         started = time.monotonic()
-        rerun = container.run(install_command(hub.port, hub.hub_port, hub.proxy_api_port), timeout=600)
+        rerun = container.run(install_command(hub.port, hub.hub_port, hub.proxy_api_port, hub.web_port),
+                              timeout=600)
         noop = time.monotonic() - started
         if "Nothing changed" not in rerun.stderr:
             raise SystemExit(f"the re-run changed something:\n{rerun.stderr}")

@@ -165,7 +165,7 @@ def test_rerunning_the_install_changes_nothing_and_keeps_everything(installed_hu
     server_pid = unit_property(container, "jupyter-bob-singleuser", "MainPID")
     started = time.monotonic()
     rerun = container.run(install_command(installed_hub.port, installed_hub.hub_port,
-                                          installed_hub.proxy_api_port), timeout=600)
+                                          installed_hub.proxy_api_port, installed_hub.web_port), timeout=600)
     print(f"no-op re-run: {time.monotonic() - started:.1f} s")
     assert "Nothing changed" in rerun.stdout + rerun.stderr
     assert unit_property(container, "jupyterhub", "MainPID") == hub_pid, "the hub kept running"

@@ -30,12 +30,13 @@ class InstalledHub:
     port: int
     hub_port: int
     proxy_api_port: int
+    web_port: int
     container: Container
     install_seconds: float
     install_output: str
 
 
-def install_command(port: int, hub_port: int, proxy_api_port: int) -> list[str]:
+def install_command(port: int, hub_port: int, proxy_api_port: int, web_port: int) -> list[str]:
     """The README's development install; extra ports because containers share the host
     network, so the defaults would collide between containers and with the host."""
     return [
@@ -43,6 +44,7 @@ def install_command(port: int, hub_port: int, proxy_api_port: int) -> list[str]:
         "--http-port", str(port),
         "--hub-port", str(hub_port),
         "--proxy-api-port", str(proxy_api_port),
+        "--web-port", str(web_port),
     ]
 
 
@@ -93,8 +95,8 @@ def install_hub(container: Container, *, timeout: float = INSTALL_TIMEOUT,
     """
     if not container.path_exists("/src/bootstrap.py"):
         raise InstallFailed("/src/bootstrap.py does not exist in the checkout under test")
-    port, hub_port, proxy_api_port = free_tcp_ports(3)
-    cmd = install_command(port, hub_port, proxy_api_port)
+    port, hub_port, proxy_api_port, web_port = free_tcp_ports(4)
+    cmd = install_command(port, hub_port, proxy_api_port, web_port)
     log(f"install: {' '.join(cmd)}")
     started = time.monotonic()
     # Unbuffered, or Python holds the install's progress until exit when writing to a file.
@@ -124,7 +126,7 @@ def install_hub(container: Container, *, timeout: float = INSTALL_TIMEOUT,
     except TimeoutError as error:
         raise _failure(container, f"install succeeded but the hub is not up: {error}", output)
     log(f"hub answered on {url}/hub/api {ready:.1f} s after the install finished")
-    return InstalledHub(url=url, port=port, hub_port=hub_port, proxy_api_port=proxy_api_port,
+    return InstalledHub(url=url, port=port, hub_port=hub_port, proxy_api_port=proxy_api_port, web_port=web_port,
                         container=container, install_seconds=install_seconds,
                         install_output=output)
 
