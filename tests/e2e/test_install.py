@@ -129,9 +129,13 @@ def test_the_machine_matches_the_design(installed_hub, bob_server):
     assert unit_property(container, "configurable-http-proxy", "User") == "hubstead-proxy"
     assert container.run(["dpkg-query", "-W", "-f=${db:Status-Status}", "node-configurable-http-proxy"]
                          ).stdout == "installed"
-    for secret in ("jupyterhub_cookie_secret", "proxy.env"):
+    for secret in ("jupyterhub_cookie_secret", "proxy.env", "network.env", "web_cookie_secret"):
         mode = container.run(["stat", "-c", "%a %U", f"/var/lib/hubstead/{secret}"]).stdout.split()
         assert mode == ["600", "root"], secret
+    # bootstrap.py gives every tool the system CA bundle; the hub's services get it too.
+    hub_pid = unit_property(container, "jupyterhub", "MainPID")
+    hub_environment = container.read_file(f"/proc/{hub_pid}/environ").split("\0")
+    assert "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt" in hub_environment
     assert container.run(["stat", "-c", "%a", "/var/lib/hubstead"]).stdout.strip() == "700"
     assert container.path_exists("/var/lib/hubstead/jupyterhub.sqlite")
     config = container.read_file("/etc/hubstead/config.yaml")

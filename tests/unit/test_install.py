@@ -49,6 +49,18 @@ def test_role_variables_follow_the_config():
     assert variables["hubstead_default_env_lock"].endswith("envs/default/requirements.txt")
 
 
+def test_the_installs_proxy_and_ca_settings_reach_the_roles(monkeypatch):
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "NO_PROXY",
+                 "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CERT", "PIP_INDEX_URL",
+                 "UV_INDEX_URL", "UV_DEFAULT_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    assert role_variables(config.effective({}), "/c.yaml")["hubstead_network_environment"] == {}
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("SSL_CERT_FILE", "/etc/site/ca.pem")
+    assert role_variables(config.effective({}), "/c.yaml")["hubstead_network_environment"] == {
+        "https_proxy": "http://proxy.example:3128", "SSL_CERT_FILE": "/etc/site/ca.pem"}
+
+
 def test_public_url_leaves_out_port_80(monkeypatch):
     monkeypatch.setattr("hubstead.install.host_address", lambda: "203.0.113.7")
     assert public_url(config.effective({})) == "http://203.0.113.7"
