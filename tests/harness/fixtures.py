@@ -1,4 +1,6 @@
-"""Fixtures that boot fresh-VM-like containers and install Hubstead into one of them.
+"""Fixtures that boot fresh-VM-like containers and install Hubstead into one of them,
+shared by tests/e2e and tests/browser (tests/conftest.py imports them), so one test
+session installs one hub whichever directories run.
 
 - base_rootfs: the cached debootstrapped tree (built once per machine, ~1 min).
 - fresh_container: a new booted overlay per test, for tests that break things.
