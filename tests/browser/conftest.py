@@ -16,8 +16,13 @@ from tests.conftest import require
 from tests.harness.browser import Chromium, missing_prerequisite, save_artifacts
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium(require_root):
+    """One Chromium for tests/browser, stopped when the package is done.
+
+    Playwright's sync API keeps an asyncio loop running in the main thread while it is
+    started; a session-wide browser would leave it running under later tests that call
+    asyncio.run() themselves (the conda channel indexer)."""
     missing = missing_prerequisite()
     require(missing is None, str(missing), "run bash scripts/test, which installs it")
     with Chromium() as browser:

@@ -67,7 +67,8 @@ def test_full_disk_is_refused(fresh_container):
 
 def test_interrupted_install_completes_when_run_again(fresh_container):
     """Kill the install while Ansible applies the roles, then run the same command again."""
-    command = install_command(*free_tcp_ports(4))
+    port, hub_port, api_port, web_port = free_tcp_ports(4)
+    command = install_command(port, hub_port, api_port, web_port)
     first = fresh_container.run_background(command)
     deadline = time.monotonic() + 600
     while not fresh_container.path_exists("/var/lib/hubstead/ansible") and first.poll() is None:

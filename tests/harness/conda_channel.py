@@ -49,7 +49,6 @@ How the python package works (measured on Debian 12, python3.11 3.11.2):
 from __future__ import annotations
 
 import argparse
-import asyncio
 import bz2
 import hashlib
 import io
@@ -346,10 +345,12 @@ def index_stdlib(directory: Path) -> None:
 def index_rattler(directory: Path) -> None:
     from rattler.index import index_fs
 
+    from hubstead.envs.conda import run_coroutine
+
     (Path(directory) / "noarch").mkdir(parents=True, exist_ok=True)
     # No shards and no .zst: plain repodata.json is what a file:// channel needs.
-    asyncio.run(index_fs(channel_directory=Path(directory), write_zst=False, write_shards=False,
-                         force=True))
+    run_coroutine(index_fs(channel_directory=Path(directory), write_zst=False,
+                           write_shards=False, force=True))
 
 
 def index_channel(directory: Path, indexer: str = "auto") -> str:

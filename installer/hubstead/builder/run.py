@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 import traceback
-from pathlib import Path
 
 from .. import paths
 from ..envs import EnvError, discard_incomplete, is_complete, mark_complete, store, switch_current

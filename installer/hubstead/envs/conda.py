@@ -67,7 +67,7 @@ def leave_process(code: int = 0):
     os._exit(code)
 
 
-def _run(coroutine):
+def run_coroutine(coroutine):
     """Run a rattler coroutine to completion, also from inside a running event loop."""
     try:
         asyncio.get_running_loop()
@@ -192,10 +192,10 @@ def solve(spec: CondaSpec, channels: Sequence[str] | None = None,
             raise EnvError(f"repodata cache {cache_dir}: {error.strerror}") from None
     gateway = Gateway(cache_dir=cache_dir) if cache_dir else Gateway()
     try:
-        return _run(rattler_solve(sources=[Channel(url) for url in urls],
-                                  specs=list(spec.dependencies), gateway=gateway,
-                                  platforms=list(platforms),
-                                  virtual_packages=_virtual_packages(virtual_packages)))
+        return run_coroutine(rattler_solve(
+            sources=[Channel(url) for url in urls], specs=list(spec.dependencies),
+            gateway=gateway, platforms=list(platforms),
+            virtual_packages=_virtual_packages(virtual_packages)))
     except SolverError as error:
         raise _solver_error(error, spec, urls, platforms) from None
     except (GatewayError, FetchRepoDataError) as error:
@@ -480,9 +480,10 @@ def install(lock_or_records, prefix, cache_dir=DEFAULT_PACKAGE_CACHE,
     trust_site_ca()
     errors: list = []
     try:
-        _run(rattler_install(records, target_prefix=Path(prefix), cache_dir=cache_dir,
-                             platform=Subdir(platform), execute_link_scripts=False,
-                             show_progress=False, reporter=_reporter(progress, errors)))
+        run_coroutine(rattler_install(
+            records, target_prefix=Path(prefix), cache_dir=cache_dir, platform=Subdir(platform),
+            execute_link_scripts=False, show_progress=False,
+            reporter=_reporter(progress, errors)))
     except Exception as error:
         raise _install_error(error, records, prefix) from None
     if errors:
