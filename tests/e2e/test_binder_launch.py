@@ -116,6 +116,25 @@ def test_a_second_click_builds_nothing_and_keeps_the_users_edit(hub, instructor,
     assert kept.strip() == "MY EDIT"
 
 
+def test_a_click_that_starts_the_server_pulls_meanwhile_and_lands_on_the_notebook(hub, instructor, lesson):
+    """With the server stopped, the content is pulled (nbgitpuller's merge, as the user)
+    while the server starts: the click skips nbgitpuller's page, a file of the repository
+    the user deleted is back, and the user's edit is kept."""
+    instructor.user.run_code("import os; folder = os.path.expanduser('~/lesson'); "
+                             "open(folder + '/index.ipynb', 'a').write('EDIT BEFORE STOP'); "
+                             "os.remove(folder + '/requirements.txt')")
+    instructor.user.stop_server()
+    again = instructor.launch(instructor.open(LESSON))
+    assert urlsplit(again.redirect).path == "/user/ines/lab/tree/lesson/index.ipynb", again.redirect
+    landed = instructor.land(again.redirect)
+    assert landed.status_code == 200 and urlsplit(landed.url).path == "/user/ines/lab/tree/lesson/index.ipynb"
+    printed = instructor.user.run_code(
+        "import os; folder = os.path.expanduser('~/lesson'); restored = folder + '/requirements.txt'; "
+        "print(os.path.isfile(restored) and os.stat(restored).st_uid == os.getuid()); "
+        "print(open(folder + '/index.ipynb').read().endswith('EDIT BEFORE STOP'))")
+    assert printed.split() == ["True", "True"], printed
+
+
 def test_users_opening_the_same_new_link_share_one_build(hub, instructor, student):
     link = "v2/gh/owner/shared/main"
     pages = [instructor.open(link), student.open(link)]

@@ -117,7 +117,11 @@ class LaunchSession:
 
     def pull(self, redirect: str, timeout: float = 300) -> list[dict]:
         """Run nbgitpuller's sync as its page does (its event stream at git-pull/api);
-        returns the events. Raises LaunchFailed if the pull reports an error."""
+        returns the events. Raises LaunchFailed if the pull reports an error. A redirect
+        straight to the landing path (the content was pulled while the server started)
+        has nothing to pull: no events."""
+        if not is_pull_page(redirect):
+            return []
         # The pull's own page first: it logs the browser in to the server (OAuth).
         page = self.user.http.get(self.user.url(redirect), timeout=60)
         if page.status_code != 200:
@@ -147,6 +151,13 @@ class LaunchSession:
 
     def land(self, redirect: str) -> requests.Response:
         """The landing page the pull's page goes to afterwards (urlpath in the server)."""
+        if not is_pull_page(redirect):
+            return self.user.http.get(self.user.url(redirect), timeout=60)
         query = dict(parse_qsl(urlsplit(redirect).query))
         server = redirect.split("/git-pull", 1)[0]
         return self.user.http.get(self.user.url(f"{server}/{query.get('urlpath', '')}"), timeout=60)
+
+
+def is_pull_page(redirect: str) -> bool:
+    """Whether a start's redirect goes through nbgitpuller's page (/user/NAME/git-pull)."""
+    return urlsplit(redirect).path.rstrip("/").endswith("/git-pull")

@@ -144,6 +144,21 @@ def test_content_url_pulls_the_branch_and_lands_in_its_folder():
         assert "branch" not in parse_qs(urlsplit(pipeline.content_url(record, "bob")).query)
 
 
+def test_the_landing_url_is_where_nbgitpullers_page_would_go():
+    record, _ = add(repo="http://127.0.0.1:9/owner/course.git", ref="main")
+    pulled = parse_qs(urlsplit(pipeline.content_url(record, "bob b", "lab/tree/index.ipynb")).query)
+    assert pipeline.landing_url(record, "bob b", "lab/tree/index.ipynb") == (
+        "/user/bob%20b/" + pulled["urlpath"][0])
+
+
+def test_no_pull_while_starting_for_a_user_without_an_account():
+    """The first spawn creates the unix account; until then nbgitpuller's page pulls."""
+    from hubstead.builder import prepull
+
+    record, _ = add(repo="http://127.0.0.1:9/owner/course.git", ref="main")
+    assert prepull.ContentPull.begin(record, "no-such-user-anywhere") is None
+
+
 @pytest.mark.parametrize("who, user, allowed", [
     ("admins", {"admin": True, "groups": []}, True),
     ("admins", {"admin": False, "groups": ["instructors"]}, False),

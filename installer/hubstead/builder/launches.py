@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from . import BuilderError, launch, pipeline, records
+from . import BuilderError, launch, pipeline, prepull, records
 
 START_TIMEOUT = 180  # seconds; above the spawner's own start_timeout, so the hub's message wins
 
@@ -86,8 +86,9 @@ def progress(build_id, offset=0):
 
 
 def start(hub, build_id, username, landing="lab", restart=False, timeout=START_TIMEOUT):
-    """Start username's server in what build_id built and answer the URL that pulls the
-    repository's content into their home and opens the landing path. A server already
+    """Start username's server in what build_id built and answer the URL to go to: the
+    landing path when the repository's content was pulled while the server started, else
+    nbgitpuller's page, which pulls it and then opens the landing path. A server already
     running that build is reused; one running something else raises ServerBusy unless
     restart is true."""
     record = records.get(build_id)
@@ -105,7 +106,16 @@ def start(hub, build_id, username, landing="lab", restart=False, timeout=START_T
         _stop(hub, username, timeout)
         server = None
     if not server or not server.get("ready"):
-        _start(hub, username, pipeline.server_options(record), timeout, already=bool(server))
+        # The content is pulled while the server starts, so the click can land directly.
+        pull = prepull.ContentPull.begin(record, username)
+        try:
+            _start(hub, username, pipeline.server_options(record), timeout, already=bool(server))
+        except BaseException:
+            if pull is not None:
+                pull.abandon()
+            raise
+        if pull is not None and pull.finish():
+            return pipeline.landing_url(record, username, landing)
     return pipeline.content_url(record, username, landing)
 
 

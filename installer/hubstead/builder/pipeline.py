@@ -4,6 +4,7 @@
     record = pipeline.request(plan, requested_by="alice")   # a finished, a shared or a new build
     options = pipeline.server_options(record)      # the spawner's user_options
     url = pipeline.content_url(record, "alice", "lab/tree/index.ipynb")   # nbgitpuller, then land
+    url = pipeline.landing_url(record, "alice", "lab/tree/index.ipynb")   # content already pulled
 
 The CLI (`hubstead build`) and the launch page both call this module. A build runs in
 its own transient systemd unit (hubstead-build-ID, see builder.run), so it outlives
@@ -199,13 +200,19 @@ def content_url(record, username, landing="lab"):
     that never overwrites the user's changes) and then opens landing inside it."""
     folder = content_folder(record.repo)
     query = {"repo": record.repo, "targetpath": folder, "urlpath": rebase_landing(landing, folder)}
-    branch = _branch(record.ref)
+    branch = branch_to_follow(record.ref)
     if branch:
         query["branch"] = branch
     return f"/user/{urllib.parse.quote(username)}/git-pull?{urllib.parse.urlencode(query)}"
 
 
-def _branch(ref):
+def landing_url(record, username, landing="lab"):
+    """Where content_url's page goes once the content is in place."""
+    folder = content_folder(record.repo)
+    return f"/user/{urllib.parse.quote(username)}/{rebase_landing(landing, folder)}"
+
+
+def branch_to_follow(ref):
     """nbgitpuller follows a branch; for HEAD or a commit id it follows the default one."""
     if not ref or ref == "HEAD" or fetch.FULL_COMMIT.match(ref) or fetch.ABBREVIATED_COMMIT.match(ref):
         return None
