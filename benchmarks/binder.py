@@ -16,7 +16,7 @@ README's way, serves the fixture repositories from this machine (git smart HTTP 
 - cached relaunch: a logged-in user opens the launch link of a built repository, with
   the user's server stopped before each run (a student who comes back the next day),
   until JupyterLab answers on the notebook: measured twice, over HTTP (the launch
-  page's own calls, nbgitpuller's sync, the landing page answering 200) and in
+  page's own calls, the content's pull, the landing page answering 200) and in
   Chromium (headless, Debian's: navigation to the notebook's panel showing).
 
 Goals (issue 6): cached relaunch < 5 s; cold build of the requirements fixture < 90 s.
