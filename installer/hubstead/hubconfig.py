@@ -5,7 +5,6 @@ The hub's jupyterhub_config.py (rendered by the hubstead_hub role) calls
 name order, so a site can override anything.
 """
 
-import os
 import sys
 
 from . import config as hubstead_config
@@ -74,8 +73,7 @@ def hubstead_service(settings):
         return []
     # The hub starts services with a clean environment; builds started from the web
     # need the site's proxy and CA settings as much as the CLI's do.
-    passed = {name: os.environ[name] for name in (*paths.NETWORK_VARIABLES, "HUBSTEAD_STATE_DIR")
-              if os.environ.get(name)}
+    passed = paths.network_environment("HUBSTEAD_STATE_DIR")
     return [{
         "name": hubapi.SERVICE_NAME,
         "api_token": token_path.read_text().strip(),

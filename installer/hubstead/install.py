@@ -79,8 +79,7 @@ def role_variables(settings, config_path):
         "hubstead_caddyfile": https.caddyfile(settings) if https_on else "",
         "hubstead_https_tls_dir": https.TLS_DIR,
         "hubstead_https_tls_files": https.tls_files(settings),
-        "hubstead_network_environment": {name: os.environ[name] for name in paths.NETWORK_VARIABLES
-                                         if os.environ.get(name)},
+        "hubstead_network_environment": paths.network_environment(),
     }
 
 

@@ -25,3 +25,8 @@ def roles_dir():
 NETWORK_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
                      "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CERT", "PIP_INDEX_URL",
                      "UV_INDEX_URL", "UV_DEFAULT_INDEX")
+
+
+def network_environment(*also):
+    """The NETWORK_VARIABLES (and the names in `also`) set in this process's environment."""
+    return {name: os.environ[name] for name in (*NETWORK_VARIABLES, *also) if os.environ.get(name)}

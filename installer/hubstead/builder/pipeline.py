@@ -14,7 +14,6 @@ the process that asked for it, and `hubstead build cancel` stops it.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import subprocess
 import sys
@@ -30,8 +29,6 @@ from . import BuilderError, fetch, launch, records, repofiles
 
 UNIT_PREFIX = "hubstead-build-"
 STARTUP_GRACE = 30  # seconds a new build's record may exist before its unit does
-# Carried from whoever asks for a build into its units (systemd-run starts them clean).
-PASSED_VARIABLES = paths.NETWORK_VARIABLES
 # Where a server's landing path names a file, the content's folder goes in front of it.
 FILE_ROUTES = ("lab/tree/", "tree/", "notebooks/", "edit/", "doc/tree/", "voila/render/")
 ENV_SLUG = re.compile(r"[^a-z0-9]+")
@@ -152,7 +149,8 @@ def _start_unit(record):
                f"--description=Hubstead build {record.id}: {record.repo} at {record.commit_id[:12]}",
                f"--property=RuntimeMaxSec={timeout}",
                f"--property=StandardOutput=append:{log}", f"--property=StandardError=append:{log}",
-               *[f"--setenv={name}={os.environ[name]}" for name in PASSED_VARIABLES if os.environ.get(name)],
+               # systemd-run starts units clean; a site's proxy and CA settings go along.
+               *[f"--setenv={name}={value}" for name, value in paths.network_environment().items()],
                "--", sys.executable, "-m", "hubstead.builder.run", str(record.id)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:

@@ -107,7 +107,4 @@ def _environment(account, prefix):
     """A login-like environment for the user, with the site's proxy and CA settings."""
     environment = {"HOME": account.pw_dir, "USER": account.pw_name, "LOGNAME": account.pw_name,
                    "LANG": "C.UTF-8", "PATH": f"{prefix / 'bin'}:/usr/local/bin:/usr/bin:/bin"}
-    for name in (*paths.NETWORK_VARIABLES, "NBGITPULLER_DEPTH"):
-        if name in os.environ:
-            environment[name] = os.environ[name]
-    return environment
+    return {**environment, **paths.network_environment("NBGITPULLER_DEPTH")}

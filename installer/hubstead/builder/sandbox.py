@@ -13,7 +13,6 @@ build, which can write the cache, must not be able to change a finished environm
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,7 +89,8 @@ def run_worker(record, config, target, binder, envs):
     """Run the worker in its sandbox and wait; BuilderError with the worker's own last
     error line when it fails, or saying which limit stopped it."""
     from . import records
-    from .pipeline import PASSED_VARIABLES, unit_name
+    from .. import paths
+    from .pipeline import unit_name
 
     prepare(record, target)
     log = records.log_path(record.id)
@@ -98,8 +98,7 @@ def run_worker(record, config, target, binder, envs):
     command = ["systemd-run", f"--unit={unit_name(record.id, 'sandbox')}", "--wait", "--collect",
                f"--description=Hubstead build {record.id} (sandbox)"]
     command += [f"--property={key}={value}" for key, value in unit_properties(record, target, binder, log).items()]
-    variables = {**{name: os.environ[name] for name in PASSED_VARIABLES if os.environ.get(name)},
-                 **environment(work_dir(record.id))}
+    variables = {**paths.network_environment(), **environment(work_dir(record.id))}
     command += [f"--setenv={key}={value}" for key, value in variables.items()]
     command += ["--", *worker_command(config, target, binder, envs, src)]
     limits = f"memory {binder.get('build_memory') or 'unlimited'}, time {binder['build_timeout']} s"
