@@ -27,6 +27,7 @@ REPOS = {
     "lesson": {"requirements.txt": TINY, "index.ipynb": NOTEBOOK},
     "shared": {"requirements.txt": TINY, "postBuild": "#!/bin/bash\necho shared build\nsleep 5\n"},
     "unbuilt": {"requirements.txt": TINY, "notes.md": "never built by an instructor\n"},
+    "named": {"requirements.txt": TINY, "notes.md": "built with hubstead build --name\n"},
     "failing": {"requirements.txt": TINY, "postBuild": "#!/bin/bash\necho failing on purpose\nexit 3\n"},
 }
 
@@ -173,6 +174,19 @@ def test_a_server_running_something_else_is_offered_a_restart(hub, student, less
     restarted = student.launch(page, restart=True)
     options = student.user.server_status().model["user_options"]
     assert options["environment"] == restarted.build["env"] and options["binder"] == str(restarted.build["id"])
+    student.user.stop_server()
+
+
+def test_the_link_a_named_build_prints_launches_that_build(hub, student):
+    """An instructor's `hubstead build REPO --name NAME` prints REPO's launch link; a
+    student, who may not build, opens it and lands in NAME without a new build."""
+    built = hubstead(hub, "build", "gh/owner/named/main", "--name", "workshop-env")
+    link = re.search(r"Launch link: \S+?/(v2/\S+)", built.stdout).group(1)
+    launched = student.launch(student.open(link))
+    assert launched.build["env"] == "workshop-env" and launched.polls == 1, launched.build
+    student.pull(launched.redirect)
+    assert student.land(launched.redirect).status_code == 200
+    assert student.user.server_status().model["user_options"]["environment"] == "workshop-env"
     student.user.stop_server()
 
 

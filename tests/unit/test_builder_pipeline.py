@@ -144,6 +144,21 @@ def test_content_url_pulls_the_branch_and_lands_in_its_folder():
         assert "branch" not in parse_qs(urlsplit(pipeline.content_url(record, "bob")).query)
 
 
+def test_a_launch_link_finds_the_same_commit_built_under_another_name():
+    """`hubstead build REPO --name course` prints REPO's launch link; a click on it must
+    find that build (a student may not start one), and the build must still exist."""
+    from hubstead.envs import mark_complete
+
+    named, _ = add(env="course")
+    records.update(named.id, state="succeeded", build="bnd-1")
+    assert pipeline._ready("k1", "binder-r", named=False) is None, "its directory is gone"
+    (paths.ENVS_DIR / "course" / "bnd-1").mkdir(parents=True)
+    mark_complete(paths.ENVS_DIR / "course" / "bnd-1")
+    assert pipeline._ready("k1", "binder-r", named=False).env == "course"
+    assert pipeline._ready("k1", "other-name", named=True) is None, "--name NAME builds NAME"
+    assert pipeline._ready("k2", "binder-r", named=False) is None, "other files, other build"
+
+
 def test_the_landing_url_is_where_nbgitpullers_page_would_go():
     record, _ = add(repo="http://127.0.0.1:9/owner/course.git", ref="main")
     pulled = parse_qs(urlsplit(pipeline.content_url(record, "bob b", "lab/tree/index.ipynb")).query)

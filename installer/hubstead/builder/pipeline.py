@@ -79,9 +79,10 @@ def plan(repo_url, ref="HEAD", name=None, settings=None):
     else:
         env = name or env_name(repo_url)
     key = repofiles.cache_key(checkout.commit, config.config_hash)
-    return Plan(repo=repo_url, ref=ref or "HEAD", commit=checkout.commit, cache_key=key, env=env,
-                kind=config.kind, apt_packages=tuple(config.apt_packages), ignored=tuple(config.ignored),
-                ready=_still_there(records.latest_succeeded(key, env)))
+    ready = _ready(key, env, named=name is not None)
+    return Plan(repo=repo_url, ref=ref or "HEAD", commit=checkout.commit, cache_key=key,
+                env=ready.env if ready else env, kind=config.kind, apt_packages=tuple(config.apt_packages),
+                ignored=tuple(config.ignored), ready=ready)
 
 
 def env_name(repo_url):
@@ -91,6 +92,16 @@ def env_name(repo_url):
     slug = ENV_SLUG.sub("-", path.lower()).strip("-")[-24:].strip("-") or "repo"
     digest = hashlib.sha256(repo_url.rstrip("/").encode()).hexdigest()[:6]
     return f"binder-{slug}-{digest}"
+
+
+def _ready(cache_key, env, named):
+    """The finished build a plan can reuse: one in its own environment or, for a launch
+    link (no name asked for), the same commit and files built under a name of the
+    instructor's choosing (`hubstead build --name`), so the link it printed serves."""
+    ready = _still_there(records.latest_succeeded(cache_key, env))
+    if ready is None and not named:
+        ready = next((record for record in records.succeeded(cache_key) if _still_there(record)), None)
+    return ready
 
 
 def _still_there(record):

@@ -156,6 +156,12 @@ def latest_succeeded(cache_key, env):
     return found[0] if found else None
 
 
+def succeeded(cache_key):
+    """Every succeeded build of cache_key, in any environment, newest first."""
+    with connect() as connection:
+        return _select(connection, "WHERE cache_key = ? AND state = 'succeeded' ORDER BY id DESC", (cache_key,))
+
+
 def active():
     if not db_path().exists():
         return []
