@@ -120,6 +120,14 @@ SCHEMA = {
                              "Memory a build may use (systemd MemoryMax), e.g. 4G; null: no limit."},
             "build_cpu": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": None, "description":
                           "CPU cores a build may use, e.g. 1.5; null: all of them."},
+            "max_concurrent_builds": {"type": "integer", "minimum": 1, "default": 2, "description":
+                                      "Builds that may run at once; more wait in a queue (the launch page "
+                                      "and `hubstead build list` show their place)."},
+            "network_allow": {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True,
+                              "default": [], "description":
+                              "Hosts (HOST or HOST:PORT) builds may reach although they are this machine "
+                              "or link-local, e.g. a package mirror on 127.0.0.1:3141. Builds never reach "
+                              "the hub, its proxy or other local services otherwise."},
             "python_fallback": {"type": "boolean", "default": True, "description":
                                 "When runtime.txt asks for a Python that neither this machine nor the conda "
                                 "channels offer, build with the machine's Python (the build log says so); "
