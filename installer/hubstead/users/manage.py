@@ -7,6 +7,7 @@ are created at first spawn and kept when a user is removed, unless purged.
 
 import pwd
 import shutil
+import sqlite3
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
@@ -15,6 +16,7 @@ from urllib.parse import quote
 
 from .. import config as hubstead_config
 from .. import paths
+from ..diskspace import STATE_MINIMUM_FREE_BYTES, full_message, is_out_of_space, require_room
 from ..usernames import unix_name, username_problem
 from . import locks, native, passwords
 from .roster import parse_roster, write_sheets
@@ -81,6 +83,7 @@ def exists(hub, name):
 def add_user(hub, name, admin=False, password=None, email=None):
     """Create an approved account; return its password (generated unless given)."""
     valid_name(name)
+    require_room(paths.STATE_DIR, UserError)  # before anything: a full disk changes nothing
     if exists(hub, name):
         raise UserError(f"{name!r} already exists; see `hubstead user list`.")
     if password is not None:
@@ -103,21 +106,30 @@ def check_chosen_password(password):
 def _create(hub, accounts):
     """Sign-up rows and hub users for [(name, hash, email)], all or none."""
     names = [name for name, _, _ in accounts]
-    with native.connect() as db:
-        for name, hashed, email in accounts:
-            native.insert(db, name, hashed, approved=True, email=email)
+    try:
+        with native.connect() as db:  # one transaction: a full disk rolls every row back
+            for name, hashed, email in accounts:
+                native.insert(db, name, hashed, approved=True, email=email)
+    except sqlite3.OperationalError as error:
+        if is_out_of_space(error):
+            raise UserError(full_message(paths.STATE_DIR) + "; nothing was changed.") from error
+        raise
     try:
         hub.post("users", json={"usernames": names})
-    except Exception:
+    except Exception as error:
         with native.connect() as db:
             for name in names:
                 native.delete(db, name)
+        # The hub's DB is in the state directory too; its HTTP 500 on a full disk says only "error".
+        if shutil.disk_usage(paths.STATE_DIR).free < STATE_MINIMUM_FREE_BYTES:
+            raise UserError(full_message(paths.STATE_DIR) + "; nothing was changed.") from error
         raise
 
 
 def import_roster(hub, roster_path, sheet_path, hub_url):
     """Create every account of a roster, approved, with generated passwords; write the sheets."""
     roster_path = Path(roster_path)
+    require_room(paths.STATE_DIR, UserError)
     try:
         text = roster_path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
