@@ -40,7 +40,15 @@ SCHEMA = {
                 "minimum_password_length": {"type": "integer", "minimum": 1, "default": 8,
                                             "description": "Shortest password accepted at sign-up."},
                 "allowed_failed_logins": {"type": "integer", "minimum": 0, "default": 5, "description":
-                                          "Failed logins before a user is locked out for a while (0: never)."},
+                                          "Failed logins for a user from one address before that address may "
+                                          "not try them for a while; four times as many from anywhere lock the "
+                                          "user everywhere (0: never)."},
+                "failed_logins_per_address": {"type": "integer", "minimum": 0, "default": 30, "description":
+                                              "Failed logins from one address, whatever the usernames, before "
+                                              "it may not log in for a while (0: never)."},
+                "seconds_before_next_try": {"type": "integer", "minimum": 1, "default": 600, "description":
+                                            "How long failed logins count: the locks above end when fewer "
+                                            "than their limit are this recent."},
             }),
         }),
         "http": _section("The public HTTP endpoint.", {
