@@ -229,3 +229,27 @@ def test_the_binder_examples_fetched_through_a_gh_link_mapped_to_this_server(ser
         assert (found.kind, found.python_version, found.apt_packages) == (kind, python, apt), name
         assert (checkout.directory / "index.ipynb").read_bytes() == (source / "index.ipynb").read_bytes()
     assert served.fetches() == 3
+
+
+def test_a_learner_s_launch_of_an_unbuilt_repository_contacts_nothing(tmp_path, served, monkeypatch):
+    """The permission check comes before `git ls-remote`: the root web service must not
+    be made to contact any URL a learner names. An admin's launch of the same link does
+    contact it (and then plans a build; systemd-run is not reached here)."""
+    from hubstead import paths
+    from hubstead.builder import launches, pipeline
+    from hubstead.config.schema import defaults
+
+    monkeypatch.setattr(paths, "STATE_DIR", tmp_path / "state")
+    monkeypatch.setattr(paths, "ENVS_DIR", tmp_path / "envs")
+    (tmp_path / "state").mkdir()
+    make_repo(tmp_path / "work" / "lesson", {"requirements.txt": "six\n"})
+    publish(tmp_path / "work" / "lesson", served.root, "owner/lesson")
+    settings = defaults()
+    settings["binder"]["providers"]["gh"]["url"] = served.url
+    learner = {"name": "lena", "admin": False, "groups": []}
+    with pytest.raises(launches.LaunchRefused, match="ask your instructor") as refused:
+        launches.begin("gh/owner/lesson/main", "", learner, settings=settings)
+    assert refused.value.status == 403
+    assert served.requests == []
+    plan = pipeline.plan(served.repo_url("owner/lesson"), "main", settings=settings)  # what an admin's click does
+    assert plan.kind == "pypi" and served.requests

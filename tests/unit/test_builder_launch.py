@@ -134,7 +134,7 @@ def test_the_binder_section_validates_like_every_other():
         "providers": {"gh": {"url": "https://github.com"}, "gl": {"url": "https://gitlab.com"}},
         "allowed_providers": ["gh", "gl", "git"], "allowed_hosts": [], "who_can_build": "instructors",
         "build_timeout": 1800, "build_memory": "4G", "build_cpu": None, "python_fallback": True,
-        "apt": {"enabled": True}}
+        "max_concurrent_builds": 2, "network_allow": [], "apt": {"enabled": True}}
     config.validate({"binder": {"allowed_providers": ["gh", "zenodo"], "who_can_build": "users"}})
     with pytest.raises(config.ConfigError, match="binder.allowed_providers.0: 'bitbucket' is not one of"):
         config.validate({"binder": {"allowed_providers": ["bitbucket"]}})

@@ -224,9 +224,36 @@ def test_a_build_whose_unit_is_gone_stops_holding_its_cache_key(monkeypatch):
         return subprocess.CompletedProcess(argv, 3, stdout="inactive\n", stderr="")
 
     monkeypatch.setattr(pipeline.subprocess, "run", systemctl)
+    assert not pipeline._died(record, grace=0)  # still waiting for a slot: it has no unit yet
+    record = records.claim_slot(limit=2)
     assert not pipeline._died(record)  # too new: its unit may still be starting
     assert pipeline._died(record, grace=0)
     assert answers[-1][:2] == ["systemctl", "is-active"]
     failed = records.get(record.id)
     assert failed.state == "failed" and "stopped without finishing" in failed.message
     assert add()[1], "a new request starts a new build"
+
+
+def test_builds_beyond_the_limit_wait_in_order_and_start_as_slots_free(monkeypatch):
+    """The units are not started here (systemd-run is replaced); the slots are real rows."""
+    started = []
+    monkeypatch.setattr(pipeline, "_start_unit", lambda record: started.append(record.id) or record)
+    monkeypatch.setattr(pipeline, "settings_now", lambda: {"binder": {"max_concurrent_builds": 2}})
+    ids = [add(cache_key=f"k{number}")[0].id for number in range(4)]
+    pipeline.start_waiting()
+    assert started == ids[:2]
+    assert [records.queue_position(build_id) for build_id in ids] == [None, None, 1, 2]
+    records.update(ids[0], state="succeeded")
+    pipeline.start_waiting()  # what the finished build's unit does last
+    assert started == ids[:3] and records.queue_position(ids[3]) == 1
+
+
+def test_two_callers_never_take_the_last_slot_twice():
+    ids = [add(cache_key=f"k{number}")[0].id for number in range(6)]
+    claimed = []
+    threads = [threading.Thread(target=lambda: claimed.append(records.claim_slot(limit=2))) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(record.id for record in claimed if record) == ids[:2]

@@ -52,8 +52,13 @@ def begin(path, query, user_model, settings=None):
     settings = settings or pipeline.settings_now()
     spec = launch.parse_launch(path, query, settings["binder"])
     landing = launch.landing_url(spec, default=default_app(settings))
+    may_build = pipeline.may_build(user_model, settings)
+    # Planning contacts the repository's host (git ls-remote, fetch) from this root
+    # service: for someone who may not build, only a repository this hub already built.
+    if not may_build and not records.has_repo(spec.repo_url):
+        raise LaunchRefused(_who_may_build(settings), status=403)
     plan = pipeline.plan(spec.repo_url, spec.ref or "HEAD", settings=settings)
-    if plan.ready is None and not _shared_build(plan) and not pipeline.may_build(user_model, settings):
+    if plan.ready is None and not _shared_build(plan) and not may_build:
         raise LaunchRefused(_who_may_build(settings), status=403)
     record = pipeline.request(plan, requested_by=user_model["name"])
     return Begun(spec=spec, record=record, landing=landing)
@@ -82,7 +87,8 @@ def progress(build_id, offset=0):
     if record is None:
         raise LaunchRefused(f"no build {build_id}", status=404)
     text, next_offset = records.read_log(record.id, offset)
-    return {"build": record.as_dict(), "log": text, "next_offset": next_offset}
+    return {"build": record.as_dict(), "log": text, "next_offset": next_offset,
+            "queue_position": records.queue_position(record.id)}
 
 
 def start(hub, build_id, username, landing="lab", restart=False, timeout=START_TIMEOUT):

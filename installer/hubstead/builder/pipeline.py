@@ -47,6 +47,7 @@ class Plan:
     apt_packages: tuple
     ignored: tuple  # configuration files repo2docker would also ignore, with why
     ready: records.Record | None  # a succeeded build of this very commit and configuration
+    notes: tuple = ()  # what the build does otherwise than asked, for the CLI to say
 
 
 def settings_now():
@@ -71,18 +72,22 @@ def plan(repo_url, ref="HEAD", name=None, settings=None):
     if config.apt_packages and not binder["apt"]["enabled"]:
         raise BuilderError("this repository's apt.txt asks for Debian packages, and this hub does not install "
                            "them (binder.apt.enabled is false)")
+    notes = ()
     if config.kind == "none":
-        if name is not None:
-            raise BuilderError(f"{repo_url} has no environment.yml or requirements.txt, so there is nothing to "
-                               "build into an environment of its own; its launch links use the default environment")
+        # Valid as it is (repo2docker's defaults): the default environment serves it,
+        # so there is no environment of its own to give a name.
         env = settings["user_environment"]["default_env"]
+        if name is not None and name != env:
+            notes = (f"{repo_url} has no environment.yml or requirements.txt: it runs in the default "
+                     f"environment {env!r}, so no environment {name!r} was made",)
+        name = None
     else:
         env = name or env_name(repo_url)
     key = repofiles.cache_key(checkout.commit, config.config_hash)
     ready = _ready(key, env, named=name is not None)
     return Plan(repo=repo_url, ref=ref or "HEAD", commit=checkout.commit, cache_key=key,
                 env=ready.env if ready else env, kind=config.kind, apt_packages=tuple(config.apt_packages),
-                ignored=tuple(config.ignored), ready=ready)
+                ignored=tuple(config.ignored), ready=ready, notes=notes)
 
 
 def env_name(repo_url):
@@ -131,13 +136,31 @@ def request(plan, requested_by, make_current=True):
         return record
     for line in plan.ignored:
         records.append_log(record.id, f"ignored: {line}")
-    return _start_unit(record)
+    start_waiting()
+    position = records.queue_position(record.id)
+    if position is not None:
+        limit = settings_now()["binder"]["max_concurrent_builds"]
+        records.append_log(record.id, f"waiting for a build slot: {limit} builds are running "
+                                      f"(binder.max_concurrent_builds); this one is number {position} in the queue")
+    return records.get(record.id)
+
+
+def start_waiting(settings=None):
+    """Start queued builds, oldest first, while fewer than binder.max_concurrent_builds
+    hold a slot. Called when a build is requested and when one ends (builder.run)."""
+    limit = (settings or settings_now())["binder"]["max_concurrent_builds"]
+    for record in records.active():
+        if record.unit_started is not None:
+            _died(record)  # a slot held by a unit that is gone (a reboot) is given back
+    while (record := records.claim_slot(limit)) is not None:
+        _start_unit(record)
 
 
 def _died(record, grace=STARTUP_GRACE):
     """A queued or running build whose unit is gone (the machine restarted, the unit was
-    killed): fail its record, so it no longer holds its cache key. True when it had died."""
-    if record.done or time.time() - record.created < grace:
+    killed): fail its record, so it no longer holds its cache key. True when it had died.
+    A build still waiting for a slot has no unit yet and has not died."""
+    if record.done or record.unit_started is None or time.time() - record.unit_started < grace:
         return False
     state = subprocess.run(["systemctl", "is-active", unit_name(record.id)], capture_output=True, text=True)
     if state.stdout.strip() in ("active", "activating", "deactivating", "reloading"):
@@ -180,6 +203,7 @@ def cancel(build_id, by="an admin"):
     record = records.update(record.id, state="cancelled", message=f"cancelled by {by}")
     subprocess.run(["systemctl", "stop", unit_name(record.id, "sandbox"), unit_name(record.id)],
                    capture_output=True, text=True)
+    start_waiting()
     return record
 
 

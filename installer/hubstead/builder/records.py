@@ -32,7 +32,9 @@ SCHEMA = (
     "WHERE state IN ('queued', 'running')",
 )
 COLUMNS = ("id", "repo", "ref", "commit_id", "cache_key", "env", "build", "kind", "state", "message",
-           "requested_by", "make_current", "created", "started", "finished")
+           "requested_by", "make_current", "created", "started", "finished", "unit_started")
+# Columns later versions added, with their type; connect() adds them to an older database.
+ADDED_COLUMNS = {"unit_started": "REAL"}  # when the build's unit was started (it holds a slot)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Record:
     created: float
     started: float | None
     finished: float | None
+    unit_started: float | None = None  # None while queued: waiting for a build slot
 
     @property
     def done(self):
@@ -90,6 +93,10 @@ def connect():
         with connection:
             for statement in SCHEMA:
                 connection.execute(statement)
+            present = {row[1] for row in connection.execute("PRAGMA table_info(builds)")}
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE builds ADD COLUMN {column} {kind}")
             yield connection
     finally:
         connection.close()
@@ -167,6 +174,44 @@ def active():
         return []
     with connect() as connection:
         return _select(connection, "WHERE state IN ('queued', 'running') ORDER BY id")
+
+
+def claim_slot(limit):
+    """The oldest queued build still waiting, now marked as started, when fewer than limit
+    builds hold a slot; None otherwise. One transaction, so two callers never both take
+    the last slot."""
+    if not db_path().exists():
+        return None
+    with connect() as connection:
+        connection.execute("BEGIN IMMEDIATE")
+        holding = connection.execute("SELECT COUNT(*) FROM builds WHERE state IN ('queued', 'running') "
+                                     "AND unit_started IS NOT NULL").fetchone()[0]
+        if holding >= limit:
+            return None
+        waiting = _select(connection, "WHERE state = 'queued' AND unit_started IS NULL ORDER BY id LIMIT 1")
+        if not waiting:
+            return None
+        connection.execute("UPDATE builds SET unit_started = ? WHERE id = ?", (time.time(), waiting[0].id))
+        return _select(connection, "WHERE id = ?", (waiting[0].id,))[0]
+
+
+def queue_position(build_id):
+    """1 for the next build to start, 2 for the one after...; None when not waiting."""
+    with connect() as connection:
+        row = connection.execute("SELECT unit_started, state FROM builds WHERE id = ?", (int(build_id),)).fetchone()
+        if row is None or row[0] is not None or row[1] != "queued":
+            return None
+        return connection.execute("SELECT COUNT(*) FROM builds WHERE state = 'queued' AND unit_started IS NULL "
+                                  "AND id <= ?", (int(build_id),)).fetchone()[0]
+
+
+def has_repo(repo):
+    """Whether any build of repo succeeded or is under way: a repository this hub knows."""
+    if not db_path().exists():
+        return False
+    with connect() as connection:
+        return connection.execute("SELECT 1 FROM builds WHERE repo = ? AND state IN ('queued', 'running', "
+                                  "'succeeded') LIMIT 1", (repo,)).fetchone() is not None
 
 
 def update(build_id, **changes):

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import traceback
+from pathlib import Path
 
 from .. import paths
 from ..envs import EnvError, discard_incomplete, is_complete, mark_complete, store, switch_current
@@ -88,17 +89,24 @@ def build_environment(record, config, target, settings):
     discard_incomplete(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.mkdir()
+    # The spec kept beside the build is read now, from root's own checkout: once the
+    # sandbox has run, the checkout is the builder's and any name in it may be a link.
+    kept = records.builds_dir() / f"{int(record.id)}.spec"
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir(mode=0o700, parents=True)
+    spec = kept / Path(config.spec_file).name
+    shutil.copyfile(config.spec_file, spec)  # repofiles checked it stays inside the checkout
     try:
         sandbox.run_worker(record, config, target, settings["binder"], settings["envs"])
-        log("making the environment read-only for users (root-owned)")
-        subprocess.run(["chown", "-R", "--no-dereference", "root:root", str(target)], check=True)
-        spec = config.spec_file
+        log("took the environment over: root-owned, read-only for users, nothing the build planted followed")
         lock = target / ("conda-lock.yml" if config.kind == "conda" else "requirements.lock.txt")
         store.record_build(target, config.kind, spec, lock)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)  # never leave a half-built prefix
         _remove_if_empty(target.parent)
         raise
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
 
 
 def _remove_if_empty(env_dir):
@@ -165,7 +173,7 @@ def finish_stopped(record, settings):
     return records.update(record.id, state="failed", message=message)
 
 
-def main(argv=None):
+def run_build(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     record = records.get(argv[0]) if argv else None
     if record is None:
@@ -198,6 +206,19 @@ def main(argv=None):
     final = records.update(record.id, state="succeeded", build=build_id, message=message)
     log(f"build {record.id} {final.state}: {final.message}")
     return 0 if final.state == "succeeded" else 1
+
+
+def main(argv=None):
+    """Run one build, then hand its slot to the next build waiting (pipeline.start_waiting)."""
+    try:
+        return run_build(argv)
+    finally:
+        from .pipeline import start_waiting
+
+        try:
+            start_waiting()
+        except Exception:  # the next request starts them too; this build's result stands
+            traceback.print_exc()
 
 
 if __name__ == "__main__":

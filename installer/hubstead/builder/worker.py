@@ -119,11 +119,17 @@ def parse(argv):
     parser.add_argument("--post-build")
     parser.add_argument("--default-channel", action="append", default=[])
     parser.add_argument("--channel-alias", default="https://conda.anaconda.org/")
+    parser.add_argument("--egress-socket", help="the build's way out (builder.egress), relayed from 127.0.0.1")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     options = parse(sys.argv[1:] if argv is None else argv)
+    if options.egress_socket:
+        from . import bridge
+        from .egress import PORT_INSIDE
+
+        bridge.start(options.egress_socket, PORT_INSIDE)
     try:
         if options.kind == "pypi":
             build_pypi(options)

@@ -40,6 +40,8 @@ def start(repo, ref, env_name, detach, as_json):
     plan = pipeline.plan(repo_url, ref, name=env_name)
     for line in plan.ignored:
         click.echo(f"note: ignored {line}", err=True)
+    for line in plan.notes:
+        click.echo(f"note: {line}", err=True)
     record = pipeline.request(plan, requested_by=_operator())
     if plan.ready is not None:
         click.echo(f"{repo_url} at {plan.commit[:12]} is built already (build {record.id}).", err=True)
@@ -112,13 +114,16 @@ def list_(limit, as_json):
     from ..builder import records
 
     found = records.all_records(limit)
+    queue = {record.id: records.queue_position(record.id) for record in found if record.state == "queued"}
     if as_json:
-        emit_json([record.as_dict() for record in found])
+        emit_json([{**record.as_dict(), "queue_position": queue.get(record.id)} for record in found])
         return
     for record in found:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created))
+        message = f"waiting for a build slot (number {queue[record.id]} in the queue)" if queue.get(record.id) \
+            else record.message
         click.echo(f"{record.id}\t{record.state}\t{when}\t{record.repo}@{record.commit_id[:12]}\t{record.env}"
-                   f"\t{record.message}")
+                   f"\t{message}")
 
 
 @build.command()

@@ -7,6 +7,7 @@ replaces the environment that is serving.
 
 import os
 import shutil
+import stat
 from pathlib import Path
 
 COMPLETE_MARKER = ".hubstead-build-complete"
@@ -17,7 +18,13 @@ class EnvError(Exception):
 
 
 def is_complete(build_dir):
-    return (Path(build_dir) / COMPLETE_MARKER).exists()
+    """The marker is a plain file made by root (or this process's user): a link or a file
+    that a sandboxed build planted under that name never counts."""
+    try:
+        info = os.lstat(Path(build_dir) / COMPLETE_MARKER)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_uid in (0, os.geteuid())
 
 
 def mark_complete(build_dir, description=""):

@@ -64,7 +64,12 @@
       if (build.state === "failed" || build.state === "cancelled") {
         throw new Failure(`The build ${build.state}: ${build.message || "see the log below."}`);
       }
-      say(build.state === "queued" ? "Waiting for the build to start…" : "Building the environment…");
+      if (progress.queue_position) {
+        const ahead = progress.queue_position - 1;
+        say(`Waiting for a free build slot (${ahead === 0 ? "next in line" : `${ahead} ahead in the queue`})…`);
+      } else {
+        say(build.state === "queued" ? "Waiting for the build to start…" : "Building the environment…");
+      }
       await sleep(POLL_MS);
     }
   }
