@@ -55,7 +55,7 @@ def desired_config(current, options):
                        ("internal.web_port", options.web_port)):
         if value is not None and hubstead_config.get_value(desired, key) != value:
             desired = hubstead_config.set_value(desired, key, value)
-    return hubstead_config.validate(desired)
+    return hubstead_config.check_default_env(hubstead_config.validate(desired))
 
 
 def role_variables(settings, config_path):

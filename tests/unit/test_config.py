@@ -113,10 +113,11 @@ def test_yaml_syntax_error_names_the_line(tmp_path):
         config.load(path)
 
 
-def test_missing_or_empty_file_is_an_empty_config(tmp_path):
+def test_a_missing_file_is_an_empty_config_and_an_empty_one_is_refused(tmp_path):
     assert config.load(tmp_path / "absent.yaml") == {}
     (tmp_path / "empty.yaml").write_text("")
-    assert config.load(tmp_path / "empty.yaml") == {}
+    with pytest.raises(config.ConfigError, match="is empty"):
+        config.load(tmp_path / "empty.yaml")
     (tmp_path / "list.yaml").write_text("- a\n")
     with pytest.raises(config.ConfigError, match="must hold a mapping"):
         config.load(tmp_path / "list.yaml")

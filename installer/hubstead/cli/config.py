@@ -176,7 +176,7 @@ def validate(obj, file):
         raise config.ConfigError(f"{path} does not exist")
     current = _load(path)
     try:
-        config.validate(current)
+        config.check_default_env(config.validate(current))
     except config.ConfigError as error:
         raise config.ConfigError(f"{path}: {error}") from None
     click.echo(f"{path} is valid.")

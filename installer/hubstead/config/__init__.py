@@ -17,8 +17,8 @@ from .errors import ConfigError
 from .keys import Key, format_value, keys, lookup, nearest_keys, parse_item, parse_value
 from .schema import SCHEMA, defaults
 
-__all__ = ["ConfigError", "Key", "add_items", "differences", "dumps", "effective", "format_value",
-           "get_value", "keys", "load", "lookup", "nearest_keys", "parse_item", "parse_value",
+__all__ = ["ConfigError", "Key", "add_items", "check_default_env", "differences", "dumps", "effective",
+           "format_value", "get_value", "keys", "load", "lookup", "nearest_keys", "parse_item", "parse_value",
            "remove_items", "save", "set_value", "to_plain", "unset_value", "validate"]
 
 
@@ -35,11 +35,42 @@ def validate(config):
             problem = username_problem(name)
             if problem:
                 raise ConfigError(f"users.{list_name}: {name!r}: {problem}")
-    # Combinations of https.* keys that each pass the schema but cannot work together.
-    problem = check_https(effective(config))
+    settings = effective(config)
+    # Combinations of keys that each pass the schema but cannot work together.
+    problem = check_https(settings) or _port_clash(settings)
     if problem:
         raise ConfigError(problem)
     return config
+
+
+def _port_clash(settings):
+    """http.port (and https.port when on) may not be a port the hub's own parts use."""
+    internal = {f"internal.{key}": port for key, port in settings["internal"].items()
+                if key != "proxy_port" or settings["https"]["enabled"]}
+    public = {"http.port": settings["http"]["port"]}
+    if settings["https"]["enabled"]:
+        public["https.port"] = settings["https"]["port"]
+    for key, port in public.items():
+        for internal_key, internal_port in internal.items():
+            if port == internal_port:
+                return f"{key}: {port} is {internal_key}, a port the hub uses itself; choose another"
+    return None
+
+
+def check_default_env(config, envs_dir=None):
+    """Raise ConfigError when user_environment.default_env names no environment on this
+    machine. Not part of validate(): the hub must still start if an environment goes."""
+    from ..envs import store
+
+    name = get_value(config, "user_environment.default_env")
+    # The installer builds the schema's default itself, so it may not exist yet.
+    if name is None or name == SCHEMA_DEFAULT_ENV or name in store.names(envs_dir):
+        return config
+    raise ConfigError(f"user_environment.default_env: there is no environment {name!r}; "
+                      "see `hubstead env list`")
+
+
+SCHEMA_DEFAULT_ENV = SCHEMA["properties"]["user_environment"]["properties"]["default_env"]["default"]
 
 
 def _describe(error):
@@ -209,11 +240,21 @@ def load(path):
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise ConfigError(f"{path} is not valid YAML{where}: {getattr(error, 'problem', error)}") from None
+    # An empty file is not "every default": that would silently reset ports and admins.
     if data is None:
-        return {}
+        raise ConfigError(f"{path} is empty; it must hold keys such as `http:` "
+                          f"(restore it from {path.name}.prev, or delete it to use every default)")
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of keys, not {type(data).__name__}")
+        raise ConfigError(f"{path} must hold a mapping of keys, not {_kind_of(data)}")
     return data
+
+
+def _kind_of(data):
+    if isinstance(data, list):
+        return "a list"
+    if isinstance(data, bool):
+        return f"the value {str(data).lower()}"
+    return f"the value {data!r}" if isinstance(data, (int, float)) else f"the text {str(data)!r}"
 
 
 def dumps(config):
@@ -229,6 +270,7 @@ def save(path, config, header=""):
 
     Returns True when the file changed."""
     validate(config)
+    check_default_env(config)
     path = Path(path)
     text = (header if not path.exists() else "") + dumps(config)
     if path.exists() and path.read_text() == text:
