@@ -136,7 +136,9 @@ def culler_service(cull):
                f"--max-age={cull['max_age']}"]
     scopes = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
     if cull["users"]:
-        command.append("--cull-users")
+        # Its options take values (traitlets aliases in 2.x, tornado.options in 1.x):
+        # a bare --cull-users makes it exit. Admins stay: the hub's operators keep their accounts.
+        command += ["--cull-users=true", "--cull-admin-users=false"]
         scopes.append("admin:users")
     role = {"name": "cull-idle", "description": "What the idle culler may do.", "scopes": scopes,
             "services": ["cull-idle"]}

@@ -1,6 +1,7 @@
 """The config file: schema validation names the key, writes are atomic and keep comments."""
 
 import copy
+import re
 
 import pytest
 
@@ -270,7 +271,10 @@ def test_culler_is_a_hub_service_with_only_its_scopes():
     settings = config.effective({"services": {"cull": {"timeout": 1200, "users": True}}})
     hubconfig.configure_services(c, settings)
     culler = next(service for service in c.JupyterHub.services if service["name"] == "cull-idle")
-    assert "--timeout=1200" in culler["command"] and "--cull-users" in culler["command"]
+    assert "--timeout=1200" in culler["command"] and "--cull-users=true" in culler["command"]
+    # jupyterhub-idle-culler's options all take a value: a bare flag makes it exit.
+    assert all(re.fullmatch(r"--[a-z-]+=[^=]+", part) for part in culler["command"][3:]), culler["command"]
+    assert "--cull-admin-users=false" in culler["command"]
     role = next(role for role in c.JupyterHub.load_roles if role["name"] == "cull-idle")
     assert "delete:servers" in role["scopes"] and "admin:users" in role["scopes"]
     c = Config()

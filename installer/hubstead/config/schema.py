@@ -86,7 +86,7 @@ SCHEMA = {
                 "concurrency": {"type": "integer", "minimum": 1, "default": 5,
                                 "description": "How many servers it stops at once."},
                 "users": {"type": "boolean", "default": False, "description":
-                          "Also delete idle users from the hub (their files stay)."},
+                          "Also delete idle users from the hub (their files stay; admins are kept)."},
                 "max_age": {"type": "integer", "minimum": 0, "default": 0, "description":
                             "Stop servers older than this many seconds even when busy (0: never)."},
             }),
