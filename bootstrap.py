@@ -236,9 +236,17 @@ def log(message):
     print(message, flush=True)
 
 
+def open_log(log_file):
+    """The log for appending, root-only: commands' output can show tokens and site
+    details. An older install's world-readable log is made 0600 too."""
+    descriptor = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return os.fdopen(descriptor, "a")
+
+
 def run(command, env, log_file, what):
     """Run one command, its output to the log; on failure show the tail and stop."""
-    with open(log_file, "a") as log_handle:
+    with open_log(log_file) as log_handle:
         log_handle.write(f"\n$ {' '.join(command)}\n")
         log_handle.flush()
         result = subprocess.run(command, env=env, stdout=log_handle, stderr=subprocess.STDOUT)

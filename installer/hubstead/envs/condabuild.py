@@ -118,3 +118,4 @@ def _install_pip_part(prefix, lines, staging, report):
     pypi.compile_lock(spec, lock, python=python, server_packages=False)
     pypi.run_uv(["pip", "install", "--quiet", "--python", python, "--require-hashes", "--compile-bytecode",
                  "-r", str(lock)], f"Installing the pip part into {prefix}")
+    pypi.restrict_uv_lock(prefix)

@@ -9,6 +9,7 @@ import argparse
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,21 @@ def run_uv(arguments, what):
         raise EnvError(f"{what} failed:\n{tail}")
 
 
+def restrict_uv_lock(prefix):
+    """uv leaves PREFIX/.lock, the file it flocks while it changes the environment, mode
+    0666 (it is meant to be shared). Only root changes an environment here: make it
+    root's alone (root made it), so no user can write it or hold the lock against the next build."""
+    try:
+        descriptor = os.open(Path(prefix) / ".lock", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return
+    try:
+        if stat.S_ISREG(os.fstat(descriptor).st_mode):
+            os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
+
+
 def compile_lock(spec_path, lock_path, python="/usr/bin/python3", server_packages=True):
     """Resolve a requirements.txt (plus, by default, the server packages) into a hashed
     lock with uv. jupyterhub is always constrained to the hub's own version.
@@ -100,6 +116,8 @@ def ensure(name, lock_path, python="/usr/bin/python3", dry_run=False, installer=
     lock_path = Path(lock_path)
     env_dir = paths.ENVS_DIR / name
     current = current_build(env_dir)
+    if current and not dry_run:
+        restrict_uv_lock(env_dir / current)  # made before uv's lock was restricted (upgrade)
     # An admin who updated this environment owns it: the installer leaves it alone.
     if installer and current and env_info(name).get("admin_managed"):
         return False, current
@@ -120,6 +138,7 @@ def ensure(name, lock_path, python="/usr/bin/python3", dry_run=False, installer=
             "--require-hashes", "--compile-bytecode", "-r", str(lock_path)],
            f"Installing environment {name} from {lock_path}")
     shutil.copyfile(lock_path, target / "requirements.lock.txt")  # `hubstead env export` prints it
+    restrict_uv_lock(target)
     mark_complete(target, f"lock: {lock_path}\n")
     switch_current(env_dir, build)
     return True, build
