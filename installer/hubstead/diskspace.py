@@ -45,6 +45,13 @@ def nearly_full(free_bytes, percent):
     return free_bytes < NEARLY_FULL_FREE_BYTES or (percent is not None and percent >= NEARLY_FULL_PERCENT)
 
 
+def fullness(free_bytes, percent):
+    """'full' (a small write may fail), 'nearly full' or None, by the thresholds above."""
+    if free_bytes < STATE_MINIMUM_FREE_BYTES:
+        return "full"
+    return "nearly full" if nearly_full(free_bytes, percent) else None
+
+
 def size(count_bytes):
     value = float(count_bytes)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -67,15 +74,19 @@ def is_out_of_space(error):
     return False
 
 
-def full_message(path, disk_usage=shutil.disk_usage):
+def full_message(path, disk_usage=None):
     """'the disk is full: /var/lib/hubstead is on /var (0 B free of 20.0 GiB); ...'"""
     mount = mount_point(path)
-    usage = disk_usage(mount)
+    usage = (disk_usage or shutil.disk_usage)(mount)
     return (f"the disk is full: {path} is on {mount} ({size(usage.free)} free of {size(usage.total)}); "
             f"free some space there and try again")
 
 
-def require_room(path, error_class, minimum=STATE_MINIMUM_FREE_BYTES, disk_usage=shutil.disk_usage):
+def has_room(path, minimum=STATE_MINIMUM_FREE_BYTES, disk_usage=None):
+    return (disk_usage or shutil.disk_usage)(existing_ancestor(path)).free >= minimum
+
+
+def require_room(path, error_class, minimum=STATE_MINIMUM_FREE_BYTES, disk_usage=None):
     """Raise error_class (one line) when the file system holding PATH has less than MINIMUM free."""
-    if disk_usage(existing_ancestor(path)).free < minimum:
+    if not has_room(path, minimum, disk_usage):
         raise error_class(full_message(path, disk_usage) + "; nothing was changed.")

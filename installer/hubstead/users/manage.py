@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from .. import config as hubstead_config
 from .. import paths
-from ..diskspace import STATE_MINIMUM_FREE_BYTES, full_message, is_out_of_space, require_room
+from ..diskspace import full_message, has_room, is_out_of_space, require_room
 from ..usernames import unix_name, username_problem
 from . import locks, native, passwords
 from .roster import parse_roster, write_sheets
@@ -121,7 +121,7 @@ def _create(hub, accounts):
             for name in names:
                 native.delete(db, name)
         # The hub's DB is in the state directory too; its HTTP 500 on a full disk says only "error".
-        if shutil.disk_usage(paths.STATE_DIR).free < STATE_MINIMUM_FREE_BYTES:
+        if not has_room(paths.STATE_DIR):
             raise UserError(full_message(paths.STATE_DIR) + "; nothing was changed.") from error
         raise
 
