@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from . import paths
+from .diskspace import fullness, mount_point, size, used_percent
 from .logs import server_unit
 
 SERVICES = ("jupyterhub", "configurable-http-proxy")
@@ -203,28 +204,30 @@ def pending_signups(db_path):
 
 # -- disk and versions -----------------------------------------------------------------
 
-def mount_point(path):
-    """The mount point of the file system holding PATH (its nearest existing ancestor)."""
-    path = Path(path)
-    while not path.exists():
-        path = path.parent
-    path = path.resolve()
-    device = path.stat().st_dev
-    while path != path.parent and path.parent.stat().st_dev == device:
-        path = path.parent
-    return str(path)
-
-
 def disk_report(disk_paths, disk_usage):
     reports = []
     for path in disk_paths:
         mount = mount_point(path)
         usage = disk_usage(mount)
-        # As df counts: blocks reserved for root are neither used nor free to users.
-        usable = usage.used + usage.free
         reports.append({"path": str(path), "mount": mount, "free_bytes": usage.free, "total_bytes": usage.total,
-                        "used_percent": round(100 * usage.used / usable, 1) if usable else None})
+                        "used_percent": used_percent(usage)})
     return reports
+
+
+def disk_problems(reports):
+    """One line per file system that is full or nearly full (diskspace's thresholds)."""
+    problems, by_mount = [], {}
+    for entry in reports:
+        by_mount.setdefault(entry["mount"], []).append(entry)
+    for mount, entries in by_mount.items():
+        first = entries[0]
+        state = fullness(first["free_bytes"], first["used_percent"])
+        if state:
+            holding = ", ".join(entry["path"] for entry in entries)
+            problems.append(f"the disk holding {holding} is {state}: "
+                            f"{mount} has {size(first['free_bytes'])} free ({first['used_percent']}% used); "
+                            f"free some space (`hubstead env prune`, old homes, backups)")
+    return problems
 
 
 def installed_version(distribution, prefix):
@@ -346,15 +349,18 @@ def collect_status(settings, *, show=systemctl_show, hub=None, hub_db=None, url_
     if url_for is None:
         from .install import public_url as url_for
 
+    disk = disk_report(disk_paths, disk_usage)
+    disk_trouble = disk_problems(disk)
+    problems += disk_trouble
     services_up = all(service["active"] == "active" for service in services.values())
     return {
-        "healthy": services_up and models is not None,
+        "healthy": services_up and models is not None and not disk_trouble,
         "problems": problems,
         "url": url_for(settings),
         "services": services,
         "hub": hub_state,
         "users": users,
         "servers": servers,
-        "disk": disk_report(disk_paths, disk_usage),
+        "disk": disk,
         "versions": versions(),
     }
