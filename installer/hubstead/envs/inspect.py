@@ -1,10 +1,12 @@
 """What is inside environments: packages, sizes, and which builds servers run from."""
 
 import json
+import re
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..usernames import UNIX_PREFIX
 from . import store
 
 
@@ -64,16 +66,33 @@ def packages(prefix):
 
 
 def builds_in_use(name):
-    """Build ids that running servers were started from (from their units' command lines)."""
+    """Build ids that running servers were started from."""
+    return set(servers_using(name))
+
+
+def servers_using(name):
+    """{build id: [users whose running server started from it]}, from their units' command lines."""
     directory = str(store.env_dir(name))
     listing = subprocess.run(["systemctl", "list-units", "--type=service", "--state=active", "--plain",
                               "--no-legend", "jupyter-*-singleuser.service"], capture_output=True, text=True)
     units = [line.split()[0] for line in listing.stdout.splitlines() if line.strip()]
     if not units:
-        return set()
-    result = subprocess.run(["systemctl", "show", "--property=ExecStart", *units], capture_output=True, text=True)
-    used = set()
-    for word in result.stdout.split():
-        if word.startswith(directory + "/"):
-            used.add(word[len(directory) + 1:].split("/")[0])
+        return {}
+    result = subprocess.run(["systemctl", "show", "--property=Id,ExecStart", *units], capture_output=True, text=True)
+    return builds_in_show(result.stdout, directory)
+
+
+def builds_in_show(text, directory):
+    """`systemctl show -p Id,ExecStart` of server units -> {build id under DIRECTORY: [users]}."""
+    used = {}
+    for block in text.split("\n\n"):
+        unit = next((line[3:] for line in block.splitlines() if line.startswith("Id=")), "")
+        # ExecStart reads "{ path=PREFIX/bin/... ; argv[]=PREFIX/bin/... ARGS ; ... }".
+        for build_id in dict.fromkeys(re.findall(re.escape(str(directory)) + r"/([^/\s;]+)/", block)):
+            used.setdefault(build_id, []).append(user_of_unit(unit))
     return used
+
+
+def user_of_unit(unit):
+    """jupyter-NAME-singleuser.service -> NAME (hubconfig's unit_name_template)."""
+    return unit.removesuffix(".service").removesuffix("-singleuser").removeprefix(UNIX_PREFIX)

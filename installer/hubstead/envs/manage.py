@@ -4,15 +4,18 @@ A build is made beside the serving one and `current` moves only when it is
 complete, so a broken spec or a failed download never disturbs a running class.
 """
 
+import fcntl
 import logging
 import logging.handlers
+import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from .. import config as hubstead_config
 from .. import paths
-from . import EnvError, pypi, store
+from . import EnvError, current_build, discard_incomplete, inspect, pypi, store
 
 log = logging.getLogger("hubstead.envs")
 
@@ -40,17 +43,57 @@ def create(name, spec_path, description="", progress=None):
     store.valid_name(name)
     if (paths.ENVS_DIR / name / "current").is_symlink():
         raise EnvError(f"{name!r} exists already; use `hubstead env update {name} --file ...`.")
-    build = _build(name, spec_path, progress)
-    store.set_description(name, description or f"from {Path(spec_path).name}")
-    _mark_admin_managed(name)
+    with building(name) as directory:
+        try:
+            build = _build(name, spec_path, progress)
+        except BaseException:
+            # A first build that failed leaves no environment: nothing half-made to show.
+            if current_build(directory) is None:
+                shutil.rmtree(directory, ignore_errors=True)
+            raise
+        store.set_description(name, description or f"from {Path(spec_path).name}")
+        _mark_admin_managed(name)
     return build
 
 
 def update(name, spec_path, progress=None):
     store.load(name)  # must exist
-    build = _build(name, spec_path, progress)
-    _mark_admin_managed(name)
+    with building(name):
+        build = _build(name, spec_path, progress)
+        _mark_admin_managed(name)
     return build
+
+
+@contextmanager
+def building(name):
+    """Hold envs/NAME for one build (an flock on the directory, gone with the process,
+    so a killed run never blocks the next), after sweeping what a killed run left."""
+    directory = paths.ENVS_DIR / name
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise EnvError(f"{name!r} is being built by another `hubstead env` command; "
+                           "wait until it ends.") from None
+        discard_leftovers(directory)
+        yield directory
+    finally:
+        os.close(descriptor)
+
+
+def discard_leftovers(directory):
+    """Remove what an interrupted build left: staging directories, incomplete builds,
+    half-written links and info files. Complete builds, `current` and the info stay."""
+    for entry in Path(directory).iterdir():
+        if entry.name.startswith((".staging-", ".current-")) or entry.name.endswith(".tmp"):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        elif entry.is_dir() and not entry.is_symlink():
+            discard_incomplete(entry)
 
 
 def _mark_admin_managed(name):
@@ -105,6 +148,14 @@ def default_name():
 def remove(name):
     if name == default_name():
         raise EnvError(f"{name!r} is the default environment; choose another with `hubstead env default` first.")
+    if not store.env_dir(name).is_dir():
+        raise EnvError(f"no environment named {name!r}; see `hubstead env list`.")
+    # The same detection as `env prune`: a build a running server started from stays.
+    in_use = inspect.servers_using(name)
+    if in_use:
+        users = sorted({user for users in in_use.values() for user in users})
+        raise EnvError(f"{name!r} is in use by the running server(s) of {', '.join(users)}; nothing was deleted. "
+                       "Stop those servers first (the hub's admin page, /hub/admin), then run this again.")
     store.remove(name)
 
 

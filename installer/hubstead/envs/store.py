@@ -78,8 +78,12 @@ def load(name, root=None):
     directory = env_dir(name, root)
     if not directory.is_dir():
         raise EnvError(f"no environment named {name!r}; see `hubstead env list`.")
-    info = _read_json(directory / ENV_INFO)
     current = current_build(directory)
+    if current is None:
+        # Only a build that finished makes an environment (`env list` agrees).
+        raise EnvError(f"no environment named {name!r}: its first build is running, failed or was interrupted; "
+                       f"run `hubstead env create {name} --file SPEC` again (it clears what is left).")
+    info = _read_json(directory / ENV_INFO)
     builds = sorted((_load_build(path, current) for path in directory.iterdir()
                      if path.is_dir() and not path.is_symlink() and is_complete(path)),
                     key=lambda build: build.created)
