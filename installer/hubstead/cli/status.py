@@ -14,8 +14,9 @@ UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 def status(ctx, as_json):
     """Show the hub's health: services, URL, users, servers, disk and versions.
 
-    Exits 1 when the hub is not healthy (a service is not active, or the hub's API
-    does not answer), so scripts can rely on the exit code; everything that could be
+    Exits 1 when the hub is not healthy (a service is not active, the hub's API
+    does not answer, or a disk holding its state, homes or environments is full or
+    nearly full), so scripts can rely on the exit code; everything that could be
     read is still printed.
 
     \b
