@@ -90,7 +90,7 @@ def hubstead_service(settings):
 def configure_auth(c, settings):
     user_lists = settings["users"]
     native = settings["auth"]["native"]
-    # NativeAuthenticator plus hubstead's locks (hubstead.authenticator).
+    # NativeAuthenticator plus hubstead's username rule and locks (hubstead.authenticator).
     c.JupyterHub.authenticator_class = "hubstead.authenticator.HubsteadAuthenticator"
     # How soon a locked user's open sessions end.
     c.Authenticator.auth_refresh_age = 60
@@ -103,10 +103,12 @@ def configure_auth(c, settings):
     c.Authenticator.username_pattern = usernames.PATTERN
     c.NativeAuthenticator.open_signup = native["open_signup"]
     c.NativeAuthenticator.minimum_password_length = native["minimum_password_length"]
+    # Failed-login locks (hubstead.users.failed_logins) read these three.
     c.NativeAuthenticator.allowed_failed_logins = native["allowed_failed_logins"]
-    # Set explicitly: NativeAuthenticator 1.3.0's own defaults for these do not take effect.
+    c.NativeAuthenticator.seconds_before_next_try = native["seconds_before_next_try"]
+    c.HubsteadAuthenticator.failed_logins_per_address = native["failed_logins_per_address"]
+    # Set explicitly: NativeAuthenticator 1.3.0's own default for this does not take effect.
     c.NativeAuthenticator.check_common_password = True
-    c.NativeAuthenticator.seconds_before_next_try = 600
 
 
 def configure_spawner(c, settings):

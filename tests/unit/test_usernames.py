@@ -34,7 +34,8 @@ def test_hub_applies_the_same_pattern():
     c = Config()
     hubconfig.configure_auth(c, {"users": {"admin": ["alice"], "banned": ["eve"], "allowed": ["bob"]},
                                  "auth": {"native": {"open_signup": False, "minimum_password_length": 8,
-                                                     "allowed_failed_logins": 5}}})
+                                                     "allowed_failed_logins": 5, "failed_logins_per_address": 30,
+                                                     "seconds_before_next_try": 600}}})
     assert c.Authenticator.username_pattern == usernames.PATTERN
     assert c.Authenticator.admin_users == {"alice"}
     assert c.Authenticator.blocked_users == {"eve"}

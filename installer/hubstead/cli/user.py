@@ -42,9 +42,17 @@ def list_(as_json, pending):
     table = Table("user", "status", "admin", "server", "groups", "last activity")
     for account in accounts:
         status = "locked" if account.locked else ("approved" if account.approved else "[yellow]pending[/yellow]")
+        if account.locked_out:
+            status += f", [red]locked out[/red] {account.locked_out['minutes']} min ({_lock_scope(account.locked_out)})"
         table.add_row(account.name, status, "yes" if account.admin else "", account.server or "",
                       ", ".join(account.groups), (account.last_activity or "")[:19])
     console().print(table)
+
+
+def _lock_scope(locked_out):
+    if locked_out["everywhere"]:
+        return "from everywhere"
+    return "from " + ", ".join(locked_out["addresses"])
 
 
 @user.command("import")
@@ -153,9 +161,16 @@ def lock(name, reason):
 
 
 @user.command()
-@click.argument("name")
-def unlock(name):
-    """Let a locked user log in again."""
+@click.argument("name", required=False)
+@click.option("--address", help="Instead: let this address try to log in again (after too many failed logins).")
+def unlock(name, address):
+    """Let a locked user log in again: locked by an admin, or after too many failed logins."""
     from ..users import manage
 
+    if bool(name) == bool(address):
+        raise click.UsageError("give a NAME or --address ADDRESS.")
+    if address:
+        done = manage.unblock_address(address)
+        click.echo(f"Unblocked {address}." if done else f"{address} was not blocked.")
+        return
     click.echo(f"Unlocked {name}." if manage.unlock(name) else f"{name} was not locked.")

@@ -3,6 +3,7 @@
 - unix: the `jupyter-NAME` account behind each user (created before the first spawn).
 - native: NativeAuthenticator's sign-up table (approval, password hashes).
 - locks: hubstead's own record of locked users, consulted by the hub at login.
+- failed_logins: failed logins and the locks they cause (per user and address, per address).
 - passwords, roster: generated passwords and workshop rosters with their sheets.
 - manage: the operations the CLI and the web page call.
 """

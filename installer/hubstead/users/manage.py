@@ -18,7 +18,7 @@ from .. import config as hubstead_config
 from .. import paths
 from ..diskspace import full_message, has_room, is_out_of_space, require_room
 from ..usernames import unix_name, username_problem
-from . import locks, native, passwords
+from . import failed_logins, locks, native, passwords
 from .roster import parse_roster, write_sheets
 from .unix import UserError
 
@@ -35,6 +35,8 @@ class Account:
     last_activity: str | None = None
     groups: list = field(default_factory=list)
     email: str | None = None
+    # Failed logins' lock (failed_logins.UserLock.as_dict: until, minutes, addresses, everywhere).
+    locked_out: dict | None = None
 
     def as_dict(self):
         return asdict(self)
@@ -52,6 +54,7 @@ def list_accounts(hub):
     with native.connect() as db:
         sign_ups = native.sign_ups(db)
     locked = locks.locked_users()
+    locked_out = failed_logins.user_locks(_login_limits())
     accounts = {}
     for model in hub.users():
         server = model.get("servers", {}).get("")
@@ -64,7 +67,13 @@ def list_accounts(hub):
         account.approved, account.email = sign_up.approved, sign_up.email
     for account in accounts.values():
         account.approved = account.approved or account.admin
+        if account.name in locked_out:
+            account.locked_out = locked_out[account.name].as_dict()
     return [accounts[name] for name in sorted(accounts)]
+
+
+def _login_limits():
+    return failed_logins.limits_from(hubstead_config.effective(hubstead_config.load(paths.CONFIG_PATH)))
 
 
 def _server_state(server):
@@ -84,13 +93,21 @@ def add_user(hub, name, admin=False, password=None, email=None):
     """Create an approved account; return its password (generated unless given)."""
     valid_name(name)
     require_room(paths.STATE_DIR, UserError)  # before anything: a full disk changes nothing
-    if exists(hub, name):
+    with native.connect() as db:
+        signed_up = native.find(db, name) is not None
+    if signed_up:
         raise UserError(f"{name!r} already exists; see `hubstead user list`.")
     if password is not None:
         check_chosen_password(password)
     chosen = password or passwords.generate()
     hashed = passwords.hash_password(chosen, passwords.CHOSEN_COST if password else passwords.GENERATED_COST)
-    _create(hub, [(name, hashed, email)])
+    if hub.user(name) is None:
+        _create(hub, [(name, hashed, email)])
+    else:
+        # A hub user who never signed up (the hub creates those listed in users.admin
+        # or users.allowed): only the password is missing.
+        with native.connect() as db:
+            native.insert(db, name, hashed, approved=True, email=email)
     if admin:
         set_admin(hub, name, True)
     return chosen
@@ -169,6 +186,15 @@ def _add_to_groups(hub, rows):
         hub.post(f"groups/{quote(group)}/users", json={"users": names})
 
 
+def _known_name(hub, name):
+    """NAME if the hub or a sign-up has it, even one the username rule refuses (made
+    before the rule applied at sign-up), so that it can still be rejected or removed."""
+    if exists(hub, name):
+        return name
+    valid_name(name)
+    raise UserError(f"no user named {name!r}; see `hubstead user list`.")
+
+
 def approve(name):
     with native.connect() as db:
         native.set_approved(db, valid_name(name), True)
@@ -177,7 +203,7 @@ def approve(name):
 def reject(hub, name):
     """Discard a sign-up that waits for approval."""
     with native.connect() as db:
-        sign_up = native.find(db, valid_name(name))
+        sign_up = native.find(db, _known_name(hub, name))
         if sign_up is None:
             raise UserError(f"no sign-up named {name!r}; see `hubstead user list`.")
         if sign_up.approved:
@@ -190,6 +216,10 @@ def reject(hub, name):
 def reset_password(name, password=None):
     """Set a new password (generated unless given); return it."""
     valid_name(name)
+    with native.connect() as db:
+        if native.find(db, name) is None:
+            raise UserError(f"{name!r} has no password yet (never signed up); give them one with "
+                            f"`hubstead user add {name}`.")
     if password is not None:
         check_chosen_password(password)
     chosen = password or passwords.generate()
@@ -242,7 +272,15 @@ def lock(hub, name, reason=""):
 
 
 def unlock(name):
-    return locks.unlock(valid_name(name))
+    """End NAME's locks, an admin's and failed logins'; True if there was one."""
+    valid_name(name)
+    unlocked = locks.unlock(name)
+    return failed_logins.clear_user(name) or unlocked
+
+
+def unblock_address(address):
+    """End the failed-login lock of an address; True if it had failed logins."""
+    return failed_logins.clear_address(address)
 
 
 @dataclass
@@ -253,16 +291,18 @@ class Removal:
 
 
 def remove(hub, name, purge=False):
-    """Remove NAME from the hub. The home (and unix account) stay unless purge."""
-    valid_name(name)
-    if not exists(hub, name):
-        raise UserError(f"no user named {name!r}; see `hubstead user list`.")
+    """Remove NAME from the hub and from users.admin and users.allowed (else whoever signs
+    up next under the name is approved, as an admin). The home (and unix account) stay
+    unless purge. users.banned keeps the name: a ban outlives the account."""
+    _known_name(hub, name)
     stopped = stop_server(hub, name)
     if hub.user(name) is not None:
         hub.delete(f"users/{quote(name)}")  # NativeAuthenticator drops its row with the user
     with native.connect() as db:
         native.delete(db, name)
     locks.unlock(name)
+    failed_logins.clear_user(name)
+    _drop_from_lists(name)
     home = _home_of(name)
     if purge and home:
         subprocess.run(["userdel", "--remove", unix_name(name)], check=True, capture_output=True)
@@ -270,6 +310,15 @@ def remove(hub, name, purge=False):
             shutil.rmtree(home)
         return Removal(stopped, None, True)
     return Removal(stopped, home, False)
+
+
+def _drop_from_lists(name, keys=("users.admin", "users.allowed")):
+    current = hubstead_config.load(paths.CONFIG_PATH)
+    if any(name in (hubstead_config.get_value(current, key) or []) for key in keys):
+        changed = current
+        for key in keys:  # remove_items keeps the file's comments
+            changed = hubstead_config.remove_items(changed, key, [name])
+        hubstead_config.save(paths.CONFIG_PATH, changed)
 
 
 def _home_of(name):
