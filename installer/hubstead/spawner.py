@@ -8,17 +8,23 @@ when it started, so switching an environment never disturbs running servers.
 
 import asyncio
 import html
+import pwd
 import time
 
 from systemdspawner import SystemdSpawner
 from tornado import web
+from traitlets import Integer
 
+from . import serverunit
 from .envs import EnvError, store
 
 READY_POLL_INTERVAL = 0.1
 
 
 class HubsteadSpawner(SystemdSpawner):
+    tasks_max = Integer(serverunit.DEFAULT_TASKS_MAX, help="TasksMax= of each server's unit: its "
+                        "processes and threads together.").tag(config=True)
+
     def _environments(self):
         """What the options form offers: every environment but those that only serve a
         repository's launch links (hubstead.builder.run)."""
@@ -78,7 +84,19 @@ class HubsteadSpawner(SystemdSpawner):
         start = start_script_path(record.cache_key)
         return prefix, (start if start.exists() else None)
 
+    def harden_unit(self):
+        """Put this start's hardening (hubstead.serverunit) under the unit properties a
+        site configured, so a drop-in can still override any of them. Per start: an
+        admin granted or revoked since the last one gets the other kind of unit."""
+        if not hasattr(self, "_site_unit_properties"):
+            self._site_unit_properties = dict(self.unit_extra_properties)
+        home = pwd.getpwnam(self._expand_user_vars(self.username_template)).pw_dir
+        self.unit_extra_properties = {
+            **serverunit.server_unit_properties(admin=bool(self.user.admin), home=home, tasks_max=self.tasks_max),
+            **self._site_unit_properties}
+
     async def start(self):
+        self.harden_unit()
         prefix = self.chosen_prefix()
         self.cmd = [str(prefix / "bin" / "jupyterhub-singleuser")]
         if (self.user_options or {}).get("binder"):
