@@ -141,6 +141,9 @@ class Container:
             "--console=pipe", "--volatile=overlay",
             # Otherwise nspawn may link the journal into the host's /var/log/journal.
             "--link-journal=no",
+            # A VM's systemd may configure the network namespaces it makes for units
+            # (PrivateNetwork= brings their loopback up); nspawn withholds that by default.
+            "--capability=CAP_NET_ADMIN",
         ]
         for host, inside in self.binds_ro:
             argv.append(f"--bind-ro={self._bind_spec(host, inside)}")

@@ -20,6 +20,19 @@ def start(socket_path, port):
     return listener
 
 
+def check(port):
+    """EnvError when the sandbox's own loopback does not carry the relay (systemd could not
+    bring it up: its network namespaces need CAP_NET_ADMIN)."""
+    from ..envs import EnvError
+
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except OSError as error:
+        raise EnvError(f"the build's network does not work: 127.0.0.1:{port} in its sandbox answers "
+                       f"{error.strerror or error} (systemd could not set up its loopback; does this "
+                       "machine's systemd have CAP_NET_ADMIN?)") from None
+
+
 def _accept(listener, socket_path):
     while True:
         try:

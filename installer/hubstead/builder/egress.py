@@ -201,6 +201,7 @@ class EgressProxy:
     def _serve(self, client):
         with client:
             client.settimeout(60)
+            target = "a request"
             try:
                 head, rest = _read_head(client)
                 method, host, port, onward, target = parse_request(head)
@@ -211,6 +212,7 @@ class EgressProxy:
                 _answer(client, 403, f"Hubstead refused this build's request: {refusal}\n")
                 return
             except OSError as error:
+                self.log(f"network: could not connect for {target}: {error}")
                 _answer(client, 502, f"Hubstead could not connect: {error}\n")
                 return
             with upstream:

@@ -131,6 +131,8 @@ def main(argv=None):
 
         bridge.start(options.egress_socket, PORT_INSIDE)
     try:
+        if options.egress_socket:
+            bridge.check(PORT_INSIDE)
         if options.kind == "pypi":
             build_pypi(options)
         else:
