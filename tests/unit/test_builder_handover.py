@@ -99,3 +99,21 @@ def test_read_regular_refuses_a_fifo_without_blocking(tmp_path):
     os.mkfifo(tmp_path / "spec")
     with pytest.raises(BuilderError, match="not a plain file"):
         handover.read_regular(tmp_path, "spec")
+
+
+def test_env_show_reads_no_metadata_a_build_linked_outside(tmp_path):
+    """`hubstead env show` runs as root over trees a repository's code made."""
+    from hubstead.envs.inspect import packages
+
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    (site / "real-1.0.dist-info").mkdir(parents=True)
+    (site / "real-1.0.dist-info" / "METADATA").write_text("Name: real\nVersion: 1.0\n")
+    (site / "zero-1.0.dist-info").mkdir()
+    (site / "zero-1.0.dist-info" / "METADATA").symlink_to("/dev/zero")  # would never end
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "METADATA").write_text("Name: secret\nVersion: 9\n")
+    (site / "away-1.0.dist-info").symlink_to(outside)
+    (tmp_path / "conda-meta").mkdir()
+    (tmp_path / "conda-meta" / "bad.json").symlink_to("/etc/passwd")
+    assert packages(tmp_path) == [{"name": "real", "version": "1.0", "source": "pypi"}]

@@ -45,15 +45,34 @@ def disk_usage_many(paths):
     return total
 
 
+METADATA_LIMIT = 1 << 20  # bytes of one record read; more is no package's metadata
+
+
+def _own_text(prefix, path):
+    """The text of a regular file that is really inside prefix, or None. A Binder build's
+    tree is made by a repository's code: a METADATA may be a link to /etc/shadow or
+    /dev/zero, and root must not read either."""
+    try:
+        if path.is_symlink() or not path.resolve().is_relative_to(Path(prefix).resolve()) or not path.is_file():
+            return None
+        with path.open("rb") as handle:
+            return handle.read(METADATA_LIMIT).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
 def packages(prefix):
     """Installed packages: conda's records, then Python distributions."""
     found = {}
     for record in sorted(Path(prefix, "conda-meta").glob("*.json")):
-        data = json.loads(record.read_text())
-        found[data["name"]] = {"name": data["name"], "version": data["version"], "source": "conda"}
+        try:
+            data = json.loads(_own_text(prefix, record) or "")
+            found[data["name"]] = {"name": data["name"], "version": data["version"], "source": "conda"}
+        except (ValueError, KeyError, TypeError):
+            continue
     for metadata in Path(prefix).glob("lib/python3*/site-packages/*.dist-info/METADATA"):
         name = version = None
-        for line in metadata.read_text(errors="replace").splitlines():
+        for line in (_own_text(prefix, metadata) or "").splitlines():
             if line.startswith("Name: "):
                 name = line[6:].strip()
             elif line.startswith("Version: "):
