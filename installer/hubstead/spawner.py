@@ -16,6 +16,7 @@ from tornado import web
 from traitlets import Integer
 
 from . import serverunit
+from . import unitteardown
 from .envs import EnvError, store
 
 READY_POLL_INTERVAL = 0.1
@@ -105,9 +106,17 @@ class HubsteadSpawner(SystemdSpawner):
                 self.cmd = [str(start_script), *self.cmd]
         self.extra_paths = [str(prefix / "bin")]
         self.log.info("starting %s's server in %s", self.user.name, prefix)
+        # What is left of an earlier server (still stopping, failed) would make
+        # systemd-run refuse the name (hubstead.unitteardown).
+        await unitteardown.stop_until_gone(self.unit_name, self.log)
         ip, port = await super().start()
         await self.wait_until_answering(ip, port)
         return ip, port
+
+    async def stop(self, now=False):
+        """Stop the server and return once systemd has forgotten its unit, so that a
+        start right after (or the culler's stop, then a start) always works."""
+        await unitteardown.stop_until_gone(self.unit_name, self.log)
 
     async def wait_until_answering(self, ip, port, interval=READY_POLL_INTERVAL):
         """Poll the new server every `interval` seconds until it answers HTTP.
