@@ -8,7 +8,7 @@ name order, so a site can override anything.
 import sys
 
 from . import config as hubstead_config
-from . import https, hubapi, paths, usernames, users
+from . import hubapi, hubbound, https, paths, usernames, users
 
 
 def configure(c, config_path=paths.CONFIG_PATH, dropin_dir=paths.DROPIN_DIR):
@@ -61,6 +61,9 @@ def configure_services(c, settings):
         service, role = culler_service(cull)
         services.append(service)
         roles.append(role)
+    # They end with the hub, even a killed one (hubstead.hubbound).
+    for service in services:
+        service["command"] = hubbound.bound_command(service["command"])
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles
 
