@@ -57,6 +57,7 @@ auth:
     open_signup: false
     minimum_password_length: "10"
     allowed_failed_logins: 3
+    seconds_before_next_try: 300
     ask_email_on_signup: true
   FirstUseAuthenticator:
     create_users: false
@@ -95,6 +96,7 @@ EXPECTED_CHANGES = {
     "auth.native.open_signup": False,
     "auth.native.minimum_password_length": 10,
     "auth.native.allowed_failed_logins": 3,
+    "auth.native.seconds_before_next_try": 300,
     "services.cull.enabled": True,
     "services.cull.timeout": 3600,
     "services.cull.every": 300,
@@ -390,8 +392,8 @@ def test_at_a_terminal_it_asks(files, monkeypatch, answer, code):
     done = import_tljh(files, input=answer)
     assert done.code == code, done.err
     shown = done.out.split("Not carried over")[0].splitlines()[1:]
-    assert len(shown) == 15, "the changes that alter the config; the rest already have those values"
-    assert f"Write these 15 changes to {files.hub}? [y/N]: {answer}" in done.out
+    assert len(shown) == 16, "the changes that alter the config; the rest already have those values"
+    assert f"Write these 16 changes to {files.hub}? [y/N]: {answer}" in done.out
     assert unchanged(files) == (answer == "n\n")
 
 

@@ -46,6 +46,7 @@ NATIVE_TRAITS = {
     "open_signup": "auth.native.open_signup",
     "minimum_password_length": "auth.native.minimum_password_length",
     "allowed_failed_logins": "auth.native.allowed_failed_logins",
+    "seconds_before_next_try": "auth.native.seconds_before_next_try",
 }
 NATIVE_ONLY = "Hubstead supports only NativeAuthenticator"
 NO_AUTH_TYPE = "not set, so TLJH used its default, FirstUseAuthenticator; " + NATIVE_ONLY
