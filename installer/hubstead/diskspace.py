@@ -78,7 +78,8 @@ def full_message(path, disk_usage=None):
     """'the disk is full: /var/lib/hubstead is on /var (0 B free of 20.0 GiB); ...'"""
     mount = mount_point(path)
     usage = (disk_usage or shutil.disk_usage)(mount)
-    return (f"the disk is full: {path} is on {mount} ({size(usage.free)} free of {size(usage.total)}); "
+    where = path if str(path) == mount else f"{path} is on {mount}"
+    return (f"the disk is full: {where} ({size(usage.free)} free of {size(usage.total)}); "
             f"free some space there and try again")
 
 
