@@ -68,6 +68,13 @@ for host, port in {direct!r}:
         print("REACHED direct", host, port)
     except OSError as error:
         print("REFUSED direct", host, port, error)
+# The same through the build's proxy on purpose (no_proxy would send it to its own loopback).
+import os
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({{"http": os.environ["http_proxy"]}}))
+try:
+    print("REACHED via proxy", opener.open({via_proxy!r}, timeout=5).status)
+except urllib.error.HTTPError as error:
+    print("REFUSED via proxy" if error.code == 403 else "REACHED via proxy", error.code)
 print("PYPI", urllib.request.urlopen("https://pypi.org/simple/six/", timeout=30).status)
 PY
 """
@@ -91,7 +98,8 @@ def hub(installed_hub, tmp_path_factory):
         "link-lock": {"requirements.txt": TINY, "postBuild": LINK_LOCK},
         "poison": {"requirements.txt": "six==1.17.0\n", "postBuild": POISON},
         "victim": {"requirements.txt": "six==1.17.0\n" + TINY},
-        "probe": {"requirements.txt": TINY, "postBuild": PROBE.format(urls=urls, direct=direct)},
+        "probe": {"requirements.txt": TINY, "postBuild": PROBE.format(
+            urls=urls, direct=direct, via_proxy=f"http://127.0.0.1:{hub.hub_port}/hub/api/users")},
         "slow-a": {"requirements.txt": TINY, "postBuild": SLOW},
         "slow-b": {"requirements.txt": TINY, "postBuild": SLOW.replace("sleeping", "sleeping too")},
     }
@@ -182,8 +190,13 @@ def test_builds_reach_package_indexes_but_not_the_hub_the_machine_or_the_cloud(h
     assert "PYPI 200" in log
     reached = [line for line in log.splitlines() if line.startswith("REACHED")]
     assert reached == []
-    assert log.count("REFUSED") == 11
-    assert "network: refused 127.0.0.1:" in log  # the egress proxy says what it refused
+    assert log.count("REFUSED") == 12
+    # What went to the egress proxy (the rest met the sandbox's own empty loopback) is
+    # refused there, and the log says so.
+    assert f"network: refused {hub.container.run('hostname -I').stdout.split()[0]}:{hub.port} is this machine" in log
+    assert "network: refused 169.254.169.254:80 is a link-local address" in log
+    assert f"network: refused 127.0.0.1:{hub.hub_port} is this machine" in log
+    assert "network: refused the request" not in log
     # The build's /dev/shm was its own.
     assert not hub.container.path_exists("/dev/shm/hubstead-build-was-here")
 

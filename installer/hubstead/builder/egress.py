@@ -211,6 +211,8 @@ class EgressProxy:
                 self.log(f"network: refused {refusal}")
                 _answer(client, 403, f"Hubstead refused this build's request: {refusal}\n")
                 return
+            except ConnectionAbortedError:
+                return
             except OSError as error:
                 self.log(f"network: could not connect for {target}: {error}")
                 _answer(client, 502, f"Hubstead could not connect: {error}\n")
@@ -265,6 +267,8 @@ def _read_head(client):
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = client.recv(4096)
+        if not chunk and not data:
+            raise ConnectionAbortedError("closed before a request")  # the worker's own check does that
         if not chunk:
             raise Refused("the request ended before its headers did")
         data += chunk
