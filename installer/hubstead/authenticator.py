@@ -9,7 +9,7 @@
   count lives in the hub's memory, where the CLI could neither show nor clear it, so
   its hooks for that count are turned into no-ops here;
 - a deleted user leaves the hub's admin and allowed sets, so whoever signs up next under
-  the name waits for approval like anyone else.
+  the name waits for approval like anyone else; a login never grants admin by itself.
 """
 
 from nativeauthenticator import NativeAuthenticator
@@ -90,6 +90,12 @@ class HubsteadAuthenticator(NativeAuthenticator):
         if username_problem(username):
             return None
         return super().create_user(username, password, **kwargs)
+
+    def is_admin(self, handler, authentication):
+        # Admin is the hub DB's flag, set from users.admin at hub start and by `hubstead
+        # user admin grant|revoke`. The set the hub started with would grant it again at
+        # every login to someone revoked since.
+        return None
 
     def delete_user(self, user):
         # JupyterHub's own delete_user drops the name from allowed_users only.

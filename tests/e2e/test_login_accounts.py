@@ -124,6 +124,24 @@ def test_a_removed_admin_is_gone_from_every_list_and_their_name_signs_up_unappro
         restart_hub(hub)
 
 
+def test_a_revoked_admin_is_not_made_admin_again_by_logging_in(installed_hub):
+    hub = installed_hub
+    name = "revoked-admin"
+    original = hub.container.read_file("/etc/hubstead/config.yaml")
+    try:
+        password = hubstead(hub, "user", "add", name, "--admin").stdout.strip()
+        restart_hub(hub)  # the running hub holds the name, as it holds an install's --admin
+        hubstead(hub, "user", "admin", "revoke", name)
+        person = HubUser(hub.url)
+        person.login(name, password)
+        assert not person.user_model()["admin"]
+        assert not accounts(hub)[name]["admin"]
+    finally:
+        remove_quietly(hub, name)
+        hub.container.write_file("/etc/hubstead/config.yaml", original)
+        restart_hub(hub)
+
+
 def test_a_listed_admin_who_never_signed_up_gets_a_password_from_the_cli(installed_hub):
     hub = installed_hub
     name = "listed-admin"
