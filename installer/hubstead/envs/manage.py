@@ -1,4 +1,5 @@
-"""What operators do to environments: the one place the CLI and the web page call.
+"""What operators do to environments: the one place the CLI calls (the instructors'
+web page will call it too; it does not exist yet).
 
 A build is made beside the serving one and `current` moves only when it is
 complete, so a broken spec or a failed download never disturbs a running class.

@@ -1,4 +1,5 @@
-"""What operators do to users: the one place the CLI and the web page call.
+"""What operators do to users: the one place the CLI calls (the instructors' web
+page will call it too; it does not exist yet).
 
 Hub users live in JupyterHub (REST API, as the `hubstead` service); passwords and
 approval in NativeAuthenticator's table; locks in hubstead's DB; unix accounts
