@@ -67,11 +67,16 @@ def build(record, settings):
     build_id = env_build_id(config, record.commit_id)
     env_dir = paths.ENVS_DIR / record.env
     target = env_dir / build_id
-    if is_complete(target):
-        log(f"{record.env} already has build {build_id} of this configuration: nothing to build")
-    else:
-        build_environment(record, config, target, settings)
-        mark_complete(target, f"binder: {record.repo} at {record.commit_id}\n")
+    from ..envs.manage import building
+
+    # One build at a time per environment (`hubstead env` commands take the same lock):
+    # each sweeps the unfinished builds it finds there, which must not be another's.
+    with building(record.env, wait=True):
+        if is_complete(target):
+            log(f"{record.env} already has build {build_id} of this configuration: nothing to build")
+        else:
+            build_environment(record, config, target, settings)
+            mark_complete(target, f"binder: {record.repo} at {record.commit_id}\n")
     if record.make_current:
         switch_current(env_dir, build_id)
     info = store.env_info(record.env)

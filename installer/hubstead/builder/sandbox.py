@@ -68,6 +68,9 @@ def unit_properties(record, target, binder, log):
         "TemporaryFileSystem": "/dev/shm:mode=1777,nosuid,nodev", "PrivateIPC": "yes",
         "PrivateNetwork": "yes",
         "ReadWritePaths": f"{target} {src_root}",
+        # systemd 252 leaves /run writable under ProtectSystem=strict with the Protect*
+        # options above, and /run/lock is world-writable: a build leaves nothing there.
+        "ReadOnlyPaths": "/run",
         "WorkingDirectory": str(src_root / "src"),
         "RuntimeMaxSec": str(binder["build_timeout"]),
         "StandardOutput": f"append:{log}", "StandardError": f"append:{log}",

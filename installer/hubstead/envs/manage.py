@@ -66,15 +66,16 @@ def update(name, spec_path, progress=None):
 
 
 @contextmanager
-def building(name):
+def building(name, wait=False):
     """Hold envs/NAME for one build (an flock on the directory, gone with the process,
-    so a killed run never blocks the next), after sweeping what a killed run left."""
+    so a killed run never blocks the next), after sweeping what a killed run left.
+    wait: queue behind a build under way (Binder builds) instead of refusing."""
     directory = paths.ENVS_DIR / name
     directory.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(descriptor, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise EnvError(f"{name!r} is being built by another `hubstead env` command; "
                            "wait until it ends.") from None
