@@ -297,16 +297,20 @@ def _relay(client, upstream):
 
 
 def relay(one, other, idle_timeout=IDLE_TIMEOUT):
+    """Copy bytes both ways until both sides have finished sending (an end on one side is
+    passed on as a half-close, so the answer still travels back) or the line is idle for
+    idle_timeout seconds. Closing early with unread data would send a reset, which can
+    make the other side drop an answer it has not read yet."""
     selector = selectors.DefaultSelector()
     for sock in (one, other):
         sock.setblocking(False)
         selector.register(sock, selectors.EVENT_READ)
     peers = {one: other, other: one}
+    reading = {one, other}
     last = time.monotonic()
     try:
-        while time.monotonic() - last < idle_timeout:
-            events = selector.select(timeout=5)
-            for key, _ in events:
+        while reading and time.monotonic() - last < idle_timeout:
+            for key, _ in selector.select(timeout=5):
                 source = key.fileobj
                 try:
                     data = source.recv(65536)
@@ -314,11 +318,18 @@ def relay(one, other, idle_timeout=IDLE_TIMEOUT):
                     continue
                 except OSError:
                     return
-                if not data:
+                target = peers[source]
+                try:
+                    if not data:
+                        selector.unregister(source)
+                        reading.discard(source)
+                        target.shutdown(socket.SHUT_WR)
+                        continue
+                    target.setblocking(True)
+                    target.sendall(data)
+                    target.setblocking(False)
+                except OSError:  # the other side went away: the tunnel is over
                     return
-                peers[source].setblocking(True)
-                peers[source].sendall(data)
-                peers[source].setblocking(False)
                 last = time.monotonic()
     finally:
         selector.close()
