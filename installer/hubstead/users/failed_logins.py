@@ -17,9 +17,7 @@ A refused try is not counted, so a lock ends at most `window` after the last rea
 
 import ipaddress
 import math
-import sqlite3
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import locks
@@ -80,15 +78,8 @@ def client_address(request):
     return normalize_address(forwarded or request.remote_ip or "")
 
 
-@contextmanager
 def connect(path=None):
-    connection = sqlite3.connect(path or locks.db_path(), timeout=15)
-    try:
-        with connection:
-            connection.execute(SCHEMA)
-            yield connection
-    finally:
-        connection.close()
+    return locks.connect(path, schema=SCHEMA)
 
 
 def _times(connection, where, values, since):

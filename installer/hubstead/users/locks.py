@@ -20,11 +20,12 @@ def db_path(state_dir=None):
 
 
 @contextmanager
-def connect(path=None):
+def connect(path=None, schema=SCHEMA):
+    """hubstead's SQLite DB with the table `schema` creates (users.failed_logins has its own)."""
     connection = sqlite3.connect(path or db_path(), timeout=15)
     try:
         with connection:
-            connection.execute(SCHEMA)
+            connection.execute(schema)
             yield connection
     finally:
         connection.close()
