@@ -66,6 +66,19 @@ class CommandTimeout(CommandFailed):
     pass
 
 
+# Where the host keeps the cgroups nspawn places containers in: systemd's named v1 hierarchy
+# and the unified one on a hybrid host, or the root of a pure cgroup2 host.
+CGROUP_HIERARCHIES = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup")
+CGROUP_PREFIX = "hubstead-test-"
+
+
+def _join_cgroups(groups: list[Path]) -> None:
+    """In the child before exec: move this process into each of groups."""
+    for group in groups:
+        with open(group / "cgroup.procs", "w") as handle:
+            handle.write("0")
+
+
 def _tail(text: str | None, lines: int = 40) -> str:
     return "\n".join((text or "").splitlines()[-lines:])
 
@@ -157,8 +170,10 @@ class Container:
         console = open(self._workdir / "console.log", "wb")
         started = time.monotonic()
         try:
+            groups = self._own_cgroups()
             self.nspawn = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console,
-                                           stderr=subprocess.STDOUT, start_new_session=True)
+                                           stderr=subprocess.STDOUT, start_new_session=True,
+                                           preexec_fn=lambda: _join_cgroups(groups))
         finally:
             console.close()
         _live.add(self)
@@ -177,6 +192,37 @@ class Container:
             else:
                 log(f"container {self.name}: {seeded} cached apt .debs copied in")
         return self
+
+    def _own_cgroups(self) -> list[Path]:
+        """A cgroup of this container's own in each hierarchy nspawn uses.
+
+        With --keep-unit nspawn puts the container in "payload" below its own cgroup; started
+        from one process, every container would share one payload, and so one
+        system.slice/jupyterhub.service and one cgroup per user's server across containers
+        (systemd then fails to kill "its" cgroup and units linger as loaded)."""
+        made = []
+        for hierarchy in CGROUP_HIERARCHIES:
+            if Path(hierarchy, "cgroup.procs").exists():
+                group = Path(hierarchy) / f"{CGROUP_PREFIX}{self.name}"
+                group.mkdir(exist_ok=True)
+                made.append(group)
+        self._cgroups = made
+        return made
+
+    def _remove_cgroups(self) -> None:
+        for group in getattr(self, "_cgroups", []):
+            # Children (payload, supervisor) first; each must be empty by now.
+            for child in sorted(group.rglob("*"), key=lambda path: len(path.parts), reverse=True):
+                if child.is_dir():
+                    try:
+                        child.rmdir()
+                    except OSError:
+                        pass
+            try:
+                group.rmdir()
+            except OSError as error:
+                log(f"container {self.name}: cgroup {group} left behind: {error}")
+        self._cgroups = []
 
     @staticmethod
     def _bind_spec(host: os.PathLike | str, inside: str) -> str:
@@ -252,6 +298,8 @@ class Container:
             propagate = Path("/run/systemd/nspawn/propagate") / self.name
             if propagate.is_dir() and not os.path.ismount(propagate):
                 subprocess.run(["rm", "-rf", "--one-file-system", str(propagate)], check=False)
+        if self.nspawn is not None and self.nspawn.poll() is not None:
+            self._remove_cgroups()
         if self._workdir is not None:
             self.console_tail = self._console()
             shutil.rmtree(self._workdir, ignore_errors=True)
