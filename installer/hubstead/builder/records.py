@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from .. import paths
 
 DB_NAME = "hubstead.sqlite"
-ACTIVE = ("queued", "running")
 DONE = ("succeeded", "failed", "cancelled")
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS builds (

@@ -45,7 +45,6 @@ UNSUPPORTED_FIRST = (
     ("install.R", "R"),
 )
 PIPENV_FILES = ("Pipfile", "Pipfile.lock")
-HONOURED = ("environment.yml", "requirements.txt", "runtime.txt", "apt.txt", "postBuild", "start")
 HASH_FORMAT = b"hubstead-binder-config-1\n"
 
 PYTHON_RUNTIME = re.compile(r"^python-(\d+)(?:\.(\d+))?(?:\.\d+)?$")

@@ -28,7 +28,6 @@ from . import BuilderError, egress, handover
 BUILDER_USER = "hubstead-builder"
 BUILDER_HOME = Path("/var/lib/hubstead-builder")
 EGRESS_DIR = Path("/run/hubstead-builds")
-WAIT_MARGIN = 30  # seconds the root part keeps for itself after the worker's limit
 
 
 def work_dir(build_id):

@@ -23,7 +23,6 @@ from pathlib import Path
 from ..envs import EnvError, pypi
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-POST_BUILD_TIMEOUT = None  # the unit's RuntimeMaxSec bounds the whole build
 
 
 def say(message):

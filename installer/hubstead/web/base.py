@@ -36,9 +36,6 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         """The user as the hub knows them now (admin, groups, servers)."""
         return await self.blocking(self.hub.user, self.username) or dict(self.current_user)
 
-    def service_url(self, path=""):
-        return self.settings["base_url"] + path.lstrip("/")
-
     def render_page(self, template, **values):
         self.render(template, base_url=self.settings["base_url"], hub_url=self.settings["hub_prefix"],
                     xsrf=self.xsrf_token.decode() if isinstance(self.xsrf_token, bytes) else self.xsrf_token,
