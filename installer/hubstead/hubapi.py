@@ -52,7 +52,7 @@ class Hub:
     def from_config(cls, settings=None):
         from . import config
 
-        settings = settings or config.effective(config.load(paths.CONFIG_PATH))
+        settings = settings or config.current()
         return cls(port=settings["internal"]["hub_port"], token=read_token())
 
     @property

@@ -53,7 +53,7 @@ class Plan:
 def settings_now():
     from .. import config
 
-    return config.effective(config.load(paths.CONFIG_PATH))
+    return config.current()
 
 
 def plan(repo_url, ref="HEAD", name=None, settings=None):

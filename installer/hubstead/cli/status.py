@@ -23,10 +23,10 @@ def status(ctx, as_json):
     --json keys: healthy, problems, url, services, hub, users, servers, disk,
     versions (each described in docs/admin.md, "Health at a glance").
     """
-    from .. import config, paths
+    from .. import config
     from ..status import collect_status
 
-    settings = config.effective(config.load(paths.CONFIG_PATH))
+    settings = config.current()
     report = collect_status(settings)
     if as_json:
         import json

@@ -61,12 +61,11 @@ def _lock_scope(locked_out):
               help="Where to write the password sheet (CSV; a printable .html goes beside it).")
 def import_(roster, sheet):
     """Create workshop accounts in bulk from a CSV roster (header: username[,email][,group])."""
-    from ..config import effective, load
+    from ..config import current
     from ..install import public_url
-    from ..paths import CONFIG_PATH
     from ..users import manage
 
-    url = public_url(effective(load(CONFIG_PATH)))
+    url = public_url(current())
     (csv_path, html_path), count = manage.import_roster(hub(), roster, sheet, url)
     click.echo(f"Created {count} accounts. Passwords: {csv_path} (printable: {html_path}).")
 

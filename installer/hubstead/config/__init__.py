@@ -227,6 +227,13 @@ def _yaml():
     return yaml
 
 
+def current():
+    """The settings in force: /etc/hubstead/config.yaml (paths.CONFIG_PATH) over the defaults."""
+    from .. import paths
+
+    return effective(load(paths.CONFIG_PATH))
+
+
 def load(path):
     """The config file's contents (round-trip data), or an empty config when absent."""
     path = Path(path)

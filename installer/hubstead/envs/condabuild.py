@@ -22,7 +22,7 @@ PIP_LOCK = "requirements.lock.txt"
 
 
 def channel_settings():
-    settings = hubstead_config.effective(hubstead_config.load(paths.CONFIG_PATH))["envs"]
+    settings = hubstead_config.current()["envs"]
     return settings["channels"], settings["channel_alias"]
 
 

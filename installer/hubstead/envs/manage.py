@@ -143,7 +143,7 @@ def set_default(name):
 
 
 def default_name():
-    settings = hubstead_config.effective(hubstead_config.load(paths.CONFIG_PATH))
+    settings = hubstead_config.current()
     return settings["user_environment"]["default_env"]
 
 

@@ -74,7 +74,7 @@ def list_accounts(hub):
 
 
 def _login_limits():
-    return failed_logins.limits_from(hubstead_config.effective(hubstead_config.load(paths.CONFIG_PATH)))
+    return failed_logins.limits_from(hubstead_config.current())
 
 
 def _server_state(server):
@@ -115,7 +115,7 @@ def add_user(hub, name, admin=False, password=None, email=None):
 
 
 def check_chosen_password(password):
-    settings = hubstead_config.effective(hubstead_config.load(paths.CONFIG_PATH))
+    settings = hubstead_config.current()
     minimum = settings["auth"]["native"]["minimum_password_length"]
     if len(password) < minimum:
         raise UserError(f"the password is too short: at least {minimum} characters (auth.native.minimum_password_length).")
