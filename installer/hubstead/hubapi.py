@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from . import paths
+from .errors import HubsteadError
 
 SERVICE_NAME = "hubstead"
 TOKEN_FILE = "hubstead-api-token"
@@ -18,11 +19,11 @@ SERVICE_SCOPES = [
 ]
 
 
-class HubUnavailable(Exception):
+class HubUnavailable(HubsteadError):
     """The hub did not answer; the message says how to find out why."""
 
 
-class HubAPIError(Exception):
+class HubAPIError(HubsteadError):
     """The hub answered with an error; the message is the hub's own."""
 
     def __init__(self, status, message):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from . import config as hubstead_config
 from . import https, paths
+from .errors import HubsteadError
 from .usernames import username_problem
 
 CONFIG_HEADER = """\
@@ -20,7 +21,7 @@ CONFIG_HEADER = """\
 """
 
 
-class InstallError(Exception):
+class InstallError(HubsteadError):
     """Expected install failure; the message says what to do."""
 
 

@@ -5,6 +5,7 @@ right unit; the CLI replaces itself with that journalctl so --follow streams and
 Ctrl-C stops it the way operators expect.
 """
 
+from .errors import HubsteadError
 from .usernames import unix_name, username_problem
 
 # target -> its unit; `user NAME` is computed (SystemdSpawner's template, see hubconfig).
@@ -17,7 +18,7 @@ TARGETS = (*SERVICE_TARGETS, *IDENTIFIER_TARGETS, "user", "build")
 DEFAULT_LINES = 100
 
 
-class LogsError(Exception):
+class LogsError(HubsteadError):
     """Logs cannot be shown on this machine; the message says why."""
 
 

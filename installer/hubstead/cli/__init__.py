@@ -45,14 +45,10 @@ def cli(ctx, debug):
 
 
 def expected_errors():
-    from ..config import ConfigError
-    from ..envs import EnvError
-    from ..hubapi import HubAPIError, HubUnavailable
-    from ..install import InstallError
-    from ..logs import LogsError
-    from ..users import UserError
+    """What the CLI prints as one line: every module's failures share hubstead.errors' base."""
+    from ..errors import HubsteadError
 
-    return (ConfigError, EnvError, InstallError, UserError, HubAPIError, HubUnavailable, LogsError)
+    return (HubsteadError,)
 
 
 def main(argv=None):

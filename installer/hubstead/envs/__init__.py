@@ -10,10 +10,12 @@ import shutil
 import stat
 from pathlib import Path
 
+from ..errors import HubsteadError
+
 COMPLETE_MARKER = ".hubstead-build-complete"
 
 
-class EnvError(Exception):
+class EnvError(HubsteadError):
     """An expected environment failure; the message says which and what to do."""
 
 

@@ -10,13 +10,14 @@ import os
 import pwd
 import subprocess
 
+from ..errors import HubsteadError
 from ..usernames import unix_name, username_problem
 
 ADMIN_GROUP = "jupyterhub-admins"
 log = logging.getLogger("hubstead.users")
 
 
-class UserError(Exception):
+class UserError(HubsteadError):
     """An expected failure about a user; the message says what to do."""
 
 

@@ -8,7 +8,7 @@ from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from ..envs import EnvError
+from ..errors import HubsteadError
 from ..hubapi import HubAPIError, HubUnavailable
 
 
@@ -81,7 +81,7 @@ class APIHandler(BaseHandler):
             self.fail(503, str(error))
         except HubAPIError as error:
             self.fail(502 if error.status >= 500 else error.status, f"the hub says: {error}")
-        except EnvError as error:
+        except HubsteadError as error:  # a user's, a config's, a build's... failure: one line
             self.fail(getattr(error, "status", 400), str(error), **_extra(error))
         else:
             self.answer(data, status=status)
