@@ -124,7 +124,7 @@ def install_hub(container: Container, *, timeout: float = INSTALL_TIMEOUT,
     try:
         ready = wait_for_http(f"{url}/hub/api", ready_timeout)
     except TimeoutError as error:
-        raise _failure(container, f"install succeeded but the hub is not up: {error}", output)
+        raise _failure(container, f"install succeeded but the hub is not up: {error}", output) from error
     log(f"hub answered on {url}/hub/api {ready:.1f} s after the install finished")
     return InstalledHub(url=url, port=port, hub_port=hub_port, proxy_api_port=proxy_api_port, web_port=web_port,
                         container=container, install_seconds=install_seconds,

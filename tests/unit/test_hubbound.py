@@ -9,7 +9,7 @@ import time
 
 from traitlets.config import Config
 
-from hubstead import config, hubbound, hubconfig
+from hubstead import config, hubconfig
 
 
 def alive(pid):
