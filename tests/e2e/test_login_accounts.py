@@ -179,7 +179,9 @@ def test_the_lockout_says_so_shows_in_the_list_and_unlock_clears_it(installed_hu
         assert "too many failed attempts; try again in 10 minutes" in refused.value.message
         lock = accounts(hub)[name]["locked_out"]
         assert lock and lock["minutes"] == 10 and lock["addresses"] == ["127.0.0.21"], lock
-        assert "locked out" in hubstead(hub, "user", "list").stdout
+        # Wide enough that the table does not wrap the status cell (an 80-column default).
+        listed = hub.container.run(["env", "COLUMNS=200", "hubstead", "user", "list"]).stdout
+        assert "locked out" in listed
         assert f"Unlocked {name}" in hubstead(hub, "user", "unlock", name).stdout
         assert accounts(hub)[name]["locked_out"] is None
         guesser.login(name, password)

@@ -257,3 +257,32 @@ def test_two_callers_never_take_the_last_slot_twice():
     for thread in threads:
         thread.join()
     assert sorted(record.id for record in claimed if record) == ids[:2]
+
+
+def test_a_database_of_an_earlier_version_gains_the_new_column_once(state_dir):
+    """An upgrade: the builds table without unit_started, opened by many requests at once."""
+    import sqlite3
+
+    old = sqlite3.connect(records.db_path())
+    old.execute("CREATE TABLE builds (id INTEGER PRIMARY KEY AUTOINCREMENT, repo TEXT NOT NULL, ref TEXT NOT NULL, "
+                "commit_id TEXT NOT NULL, cache_key TEXT NOT NULL, env TEXT NOT NULL, build TEXT, kind TEXT NOT NULL, "
+                "state TEXT NOT NULL, message TEXT NOT NULL DEFAULT '', requested_by TEXT NOT NULL, "
+                "make_current INTEGER NOT NULL, created REAL NOT NULL, started REAL, finished REAL)")
+    old.commit()
+    old.close()
+    errors = []
+
+    def open_it():
+        try:
+            records.active()
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    record, _ = add()
+    assert record.unit_started is None and records.claim_slot(1).id == record.id

@@ -2,6 +2,7 @@
 state a server's unit can be left in, and that it returns only once the unit is gone."""
 
 import asyncio
+import concurrent.futures
 import logging
 
 import pytest
@@ -33,7 +34,10 @@ class FakeSystemd:
 def run_stop(monkeypatch, fake, **kwargs):
     monkeypatch.setattr(unitteardown, "systemctl", fake.systemctl)
     monkeypatch.setattr(unitteardown, "POLL_INTERVAL", 0.01)
-    asyncio.run(unitteardown.stop_until_gone(UNIT, logging.getLogger("test"), **kwargs))
+    # In a thread of its own: an event loop left running in this one (Playwright's, after
+    # tests/browser) would make asyncio.run() refuse.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, unitteardown.stop_until_gone(UNIT, logging.getLogger("test"), **kwargs)).result()
 
 
 def test_a_running_unit_is_stopped_without_waiting_on_systemd(monkeypatch):

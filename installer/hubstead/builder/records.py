@@ -26,7 +26,7 @@ SCHEMA = (
         repo TEXT NOT NULL, ref TEXT NOT NULL, commit_id TEXT NOT NULL, cache_key TEXT NOT NULL,
         env TEXT NOT NULL, build TEXT, kind TEXT NOT NULL, state TEXT NOT NULL,
         message TEXT NOT NULL DEFAULT '', requested_by TEXT NOT NULL, make_current INTEGER NOT NULL,
-        created REAL NOT NULL, started REAL, finished REAL)""",
+        created REAL NOT NULL, started REAL, finished REAL, unit_started REAL)""",
     "CREATE UNIQUE INDEX IF NOT EXISTS one_active_build ON builds (cache_key, env) "
     "WHERE state IN ('queued', 'running')",
 )
@@ -95,7 +95,11 @@ def connect():
             present = {row[1] for row in connection.execute("PRAGMA table_info(builds)")}
             for column, kind in ADDED_COLUMNS.items():
                 if column not in present:
-                    connection.execute(f"ALTER TABLE builds ADD COLUMN {column} {kind}")
+                    try:
+                        connection.execute(f"ALTER TABLE builds ADD COLUMN {column} {kind}")
+                    except sqlite3.OperationalError as error:  # another process added it just now
+                        if "duplicate column" not in str(error):
+                            raise
             yield connection
     finally:
         connection.close()
