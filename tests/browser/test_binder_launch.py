@@ -66,6 +66,9 @@ def test_a_new_link_builds_lands_on_the_notebook_and_a_second_click_keeps_the_ed
     page.goto(hub.url + LINK)
     wait_for_jupyterlab(page)
     wait_for_notebook(page, "index.ipynb")
+    # JupyterLab renders a restored notebook's cells a moment after its tab appears:
+    # wait for the edit (a lost edit never shows, and the wait fails).
+    page.locator(".jp-Notebook").get_by_text(MARKER).first.wait_for(state="visible", timeout=30_000)
     assert page.locator(".jp-Notebook").get_by_text(MARKER).first.is_visible(), "the user's edit survived"
     assert len(builds_of(hub, "/owner/browser-course")) == 1, "the second click built nothing"
 
