@@ -135,3 +135,24 @@ def test_malformed_requests_get_a_clear_refusal(proxy):
     running, _ = proxy()
     assert through(running.socket_path, b"GET /relative HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 403")
     assert through(running.socket_path, b"nonsense\r\n\r\n").startswith(b"HTTP/1.1 403")
+
+
+def test_behind_a_site_proxy_a_name_of_this_machine_is_still_refused(monkeypatch):
+    """The site's proxy resolves what this machine cannot; what it can, it checks first.
+    This machine's DNS is stood in for one name (a site DNS entry pointing here)."""
+    real = socket.getaddrinfo
+
+    def site_dns(host, *args, **kwargs):
+        if host == "hub.example.internal":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 0))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(egress.socket, "getaddrinfo", site_dns)
+    policy = egress.Policy(own_addresses=set())
+    with pytest.raises(egress.Refused, match="this machine"):
+        policy.check("hub.example.internal", 8081, via_proxy=True)
+    with pytest.raises(egress.Refused, match="this machine"):
+        policy.check("localhost.", 8081, via_proxy=True)
+    assert policy.check("hubstead-no-such-host.invalid", 443, via_proxy=True) is None
+    with pytest.raises(egress.Refused, match="does not resolve"):
+        policy.check("hubstead-no-such-host.invalid", 443)

@@ -64,10 +64,13 @@ class Policy:
     def allowed_by_name(self, host, port):
         return host.lower() in self.allow or f"{host.lower()}:{port}" in self.allow
 
-    def check(self, host, port, resolve=True):
-        """The address to connect to (None: resolve left to the site proxy); Refused if not for builds."""
+    def check(self, host, port, via_proxy=False):
+        """The address to connect to; Refused if not for builds. A name this machine cannot
+        resolve is left to the site's proxy when one carries the request (None); a name it
+        can resolve is checked either way, so no name of this machine gets through."""
         if not host or not 0 < port < 65536:
             raise Refused(f"{host}:{port} is not a destination")
+        host = host.removesuffix(".")  # a fully qualified "localhost." is localhost
         named = self.allowed_by_name(host, port)
         try:
             literal = ipaddress.ip_address(host.strip("[]"))
@@ -77,14 +80,14 @@ class Policy:
             addresses = [literal]
         elif host.lower() == "localhost" or host.lower().endswith(".localhost"):
             addresses = [ipaddress.ip_address("127.0.0.1")]
-        elif not resolve:
-            return None
         else:
             try:
                 addresses = sorted({ipaddress.ip_address(info[4][0].split("%")[0])
                                     for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)},
                                    key=lambda address: address.version)
             except (OSError, UnicodeError) as error:
+                if via_proxy:
+                    return None
                 raise Refused(f"{host} does not resolve ({error})") from None
         if not named:
             for address in addresses:
@@ -225,7 +228,7 @@ class EgressProxy:
     def _connect(self, method, host, port, onward, target):
         proxy = upstream_proxy("https" if method == "CONNECT" else "http")
         via_proxy = proxy is not None and not bypasses_proxy(host)
-        address = self.policy.check(host, port, resolve=not via_proxy)
+        address = self.policy.check(host, port, via_proxy=via_proxy)
         if via_proxy:
             upstream = socket.create_connection(proxy[:2], timeout=30)
             auth = f"Proxy-Authorization: {proxy[2]}\r\n" if proxy[2] else ""
