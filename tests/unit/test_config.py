@@ -16,7 +16,7 @@ from hubstead.config.schema import SCHEMA
     ({"limits": {"cpu": 0}}, "limits.cpu:"),
     ({"http": {"port": "eighty"}}, "http.port: 'eighty' is not a valid value; expected a whole number"),
     ({"http": {"port": 70000}}, "http.port:"),
-    ({"http": {"prot": 80}}, "unknown key http.prot; known keys here: port"),
+    ({"http": {"prot": 80}}, "unknown key http.prot; known keys here: address, port"),
     ({"colour": "blue"}, "unknown key colour; known keys here: users, auth"),
     ({"user_environment": {"default_app": "vscode"}},
      "user_environment.default_app: 'vscode' is not one of jupyterlab, classic"),
@@ -190,7 +190,7 @@ def test_keys_list_every_leaf_with_type_default_and_description():
     assert entries["user_environment.default_app"].choices == ("jupyterlab", "classic")
     assert all(entry.description for entry in entries.values())
     sections = [entry.name for entry in config.keys(sections=True) if entry.kind == "section"]
-    assert sections == ["users", "auth", "auth.native", "http", "https", "https.letsencrypt", "https.tls",
+    assert sections == ["users", "users.extra_user_groups", "auth", "auth.native", "http", "https", "https.letsencrypt", "https.tls",
                         "services", "services.cull", "envs", "binder", "binder.providers",
                         "binder.providers.gh", "binder.providers.gl", "binder.apt", "internal", "limits",
                         "user_environment"]
@@ -254,7 +254,7 @@ def test_list_edits_refuse_a_value_that_is_not_a_list():
 @pytest.mark.parametrize("bad, key", [
     ({"https": {"domains": ["not a host"]}}, "https.domains.0"),
     ({"https": {"letsencrypt": {"email": "nobody"}}}, "https.letsencrypt.email"),
-    ({"services": {"cull": {"timeout": 5}}}, "services.cull.timeout"),
+    ({"services": {"cull": {"timeout": 0}}}, "services.cull.timeout"),
     ({"services": {"cull": {"enabled": "yes"}}}, "services.cull.enabled"),
 ])
 def test_https_and_culler_values_are_checked(bad, key):

@@ -151,7 +151,7 @@ def test_get_prints_the_value_or_its_default(cfg, path):
     assert cfg("get", "users.admin").out == "- alice\n"
     assert cfg("get", "users.banned").out == "[]\n"
     assert cfg("get", "limits").out == "memory: 2G\ncpu: null\n"
-    assert cfg("get", "users").out == "admin:\n  - alice\nallowed: []\nbanned: []\n"
+    assert cfg("get", "users").out == "admin:\n  - alice\nallowed: []\nbanned: []\nextra_user_groups: {}\n"
     assert cfg("get", "auth").out.startswith("type: native\nnative:\n  open_signup: false\n")
 
 

@@ -415,7 +415,7 @@ def test_unmapped_settings_beside_changes_still_exit_0(files):
 
 
 @pytest.mark.parametrize("replace, message", [
-    (("timeout: 3600", "timeout: 30"), "services.cull.timeout: 30 is less than the minimum of 60"),
+    (("timeout: 3600", "timeout: -5"), "services.cull.timeout: -5 is less than the minimum of 1"),
     (("memory: 2G", "memory: 2 GB"), "limits.memory: '2 GB' is not a size"),
     (("port: 443", "port: 70000"), "https.port: 70000 is greater than the maximum of 65535"),
     (("default_app: classic", "default_app: vscode"),

@@ -309,7 +309,7 @@ def _yaml_lines(value, indent=""):
     if isinstance(value, dict):
         lines = []
         for key, item in value.items():
-            if isinstance(item, dict) or (isinstance(item, list) and item):
+            if isinstance(item, (dict, list)) and item:
                 lines += [f"{indent}{key}:"] + _yaml_lines(item, indent + "  ")
             else:
                 lines.append(f"{indent}{key}: {config.format_value(item)}")

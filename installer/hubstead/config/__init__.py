@@ -14,10 +14,10 @@ from ..https import check_https
 from ..usernames import username_problem
 from . import comments
 from .errors import ConfigError
-from .keys import Key, format_value, keys, lookup, nearest_keys, parse_item, parse_value
-from .schema import SCHEMA, defaults
+from .keys import Key, by_design, format_value, keys, lookup, nearest_keys, parse_item, parse_value
+from .schema import BASE_URL_PATTERN, GROUP_PATTERN, SCHEMA, defaults
 
-__all__ = ["ConfigError", "Key", "add_items", "check_default_env", "differences", "dumps", "effective",
+__all__ = ["ConfigError", "Key", "add_items", "base_url", "by_design", "check_default_env", "differences", "dumps", "effective",
            "format_value", "get_value", "keys", "load", "lookup", "nearest_keys", "parse_item", "parse_value",
            "remove_items", "save", "set_value", "to_plain", "unset_value", "validate"]
 
@@ -30,14 +30,17 @@ def validate(config):
     errors = sorted(validator.iter_errors(to_plain(config)), key=lambda error: list(error.path))
     if errors:
         raise ConfigError(_describe(errors[0]))
-    for list_name in ("admin", "allowed", "banned"):
+    groups = get_value(config, "users.extra_user_groups") or {}
+    lists = ["admin", "allowed", "banned"] + [f"extra_user_groups.{group}" for group in groups]
+    for list_name in lists:
         for name in get_value(config, f"users.{list_name}", []) or []:
             problem = username_problem(name)
             if problem:
                 raise ConfigError(f"users.{list_name}: {name!r}: {problem}")
     settings = effective(config)
     # Combinations of keys that each pass the schema but cannot work together.
-    problem = check_https(settings) or _port_clash(settings)
+    problem = (check_https(settings) or _port_clash(settings) or _address_problem(settings)
+               or _group_problem(settings))
     if problem:
         raise ConfigError(problem)
     return config
@@ -54,6 +57,31 @@ def _port_clash(settings):
         for internal_key, internal_port in internal.items():
             if port == internal_port:
                 return f"{key}: {port} is {internal_key}, a port the hub uses itself; choose another"
+    return None
+
+
+def _address_problem(settings):
+    import ipaddress
+
+    for key in ("http.address", "https.address"):
+        address = get_value(settings, key)
+        try:
+            if address:
+                ipaddress.ip_address(address)
+        except ValueError:
+            return f"{key}: {address!r} is not an IP address; use one of this machine's, or \"\" for every address"
+    return None
+
+
+# Groups Hubstead keeps in step itself: listing users there would fight it.
+MANAGED_GROUPS = {"jupyterhub-users": "every hub user's account is in it already",
+                  "jupyterhub-admins": "its members follow the hub's admin flag (users.admin)"}
+
+
+def _group_problem(settings):
+    for group in settings["users"]["extra_user_groups"]:
+        if group in MANAGED_GROUPS:
+            return f"users.extra_user_groups.{group}: Hubstead manages {group}: {MANAGED_GROUPS[group]}"
     return None
 
 
@@ -78,11 +106,18 @@ def _describe(error):
     if error.validator == "additionalProperties":
         unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         where = f"{key}." if error.path else ""
+        if by_design(f"{where}{unknown[0]}"):
+            return by_design(f"{where}{unknown[0]}")
         return f"unknown key {where}{unknown[0]}; known keys here: {', '.join(error.schema['properties'])}"
     if error.validator == "pattern" and error.schema.get("pattern") == SCHEMA_SIZE_PATTERN:
         return f"{key}: {error.instance!r} is not a size; use a number with K, M, G or T, e.g. 1G"
     if error.validator == "type":
         return f"{key}: {error.instance!r} is not a valid value; expected {_type_words(error.validator_value)}"
+    if error.validator == "pattern" and error.schema.get("pattern") == GROUP_PATTERN:
+        return (f"{key}.{error.instance}: {error.instance!r} is not a valid unix group name (lowercase "
+                "letters, digits, - and _, starting with a letter or _)")
+    if error.validator == "pattern" and error.schema.get("pattern") == BASE_URL_PATTERN:
+        return f"{key}: {error.instance!r} is not a URL path; use one such as /jupyter/"
     if error.validator == "enum":
         return f"{key}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
     return f"{key}: {error.message}"
@@ -120,6 +155,12 @@ def effective(config):
 
     merge(merged, to_plain(config or {}))
     return merged
+
+
+def base_url(settings):
+    """base_url with one slash at each end, as JupyterHub uses it: "/", "/jupyter/"."""
+    inner = settings.get("base_url", "/").strip("/")
+    return f"/{inner}/" if inner else "/"
 
 
 def set_value(config, dotted_key, value):

@@ -13,6 +13,13 @@ from .errors import ConfigError
 from .schema import SCHEMA, SIZE_PATTERN
 
 NULL_WORDS = ("null", "none")
+# TLJH keys for parts Hubstead does not have, by design: one line naming Hubstead's way.
+BY_DESIGN = {
+    "traefik_api": "Hubstead runs no Traefik: its proxy is configurable-http-proxy, which Hubstead "
+                   "sets up itself (ports: internal.proxy_port, internal.proxy_api_port)",
+}
+# How keys() and the docs name the keys under a section of free-form names.
+PLACEHOLDER = {"users.extra_user_groups": "<group>"}
 INTEGER = re.compile(r"^[+-]?[0-9]+$")
 NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 
@@ -48,6 +55,9 @@ def keys(sections=False, schema=SCHEMA):
                 found.append(entry)
             if entry.kind == "section":
                 walk(sub, prefix + name + ".")
+                if isinstance(sub.get("additionalProperties"), dict):
+                    found.append(_entry(f"{prefix}{name}.{PLACEHOLDER.get(prefix + name, '<name>')}",
+                                        sub["additionalProperties"]))
 
     walk(schema, "")
     return found
@@ -115,13 +125,33 @@ def _range_words(schema):
 
 def lookup(dotted_key, schema=SCHEMA):
     """The Key for dotted_key; ConfigError naming it and the nearest known keys if unknown."""
+    refusal = by_design(dotted_key)
+    if refusal:
+        raise ConfigError(refusal)
     node, parts = schema, dotted_key.split(".")
     for part in parts:
-        properties = node.get("properties") if "object" in _types(node) else None
-        if not properties or part not in properties:
+        if "object" not in _types(node):
             raise ConfigError(unknown_key_message(dotted_key, schema))
-        node = properties[part]
+        properties, free = node.get("properties") or {}, node.get("additionalProperties")
+        if part in properties:
+            node = properties[part]
+        elif isinstance(free, dict) and re.match(node.get("propertyNames", {}).get("pattern", ""), part):
+            node = free
+        elif isinstance(free, dict):
+            parent = dotted_key[:-len(part) - 1]
+            raise ConfigError(f"{dotted_key}: {part!r} is not a valid name under {parent} "
+                              f"(lowercase letters, digits, - and _, starting with a letter or _)")
+        else:
+            raise ConfigError(unknown_key_message(dotted_key, schema))
     return _entry(dotted_key, node)
+
+
+def by_design(dotted_key):
+    """The one-line refusal for a TLJH key Hubstead lacks by design, or None."""
+    for prefix, reason in BY_DESIGN.items():
+        if dotted_key == prefix or dotted_key.startswith(prefix + "."):
+            return f"{dotted_key}: {reason}"
+    return None
 
 
 def unknown_key_message(dotted_key, schema=SCHEMA):

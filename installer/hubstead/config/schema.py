@@ -11,6 +11,12 @@ USERNAME_LIST = {"type": "array", "items": {"type": "string", "format": "usernam
 PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
 HOSTNAME_PATTERN = r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# A URL path prefix: /, /jupyter, /jupyter/ or /a/b/ (JupyterHub adds the slashes).
+BASE_URL_PATTERN = r"^/([A-Za-z0-9._~-]+/)*([A-Za-z0-9._~-]+)?$"
+# An IP address to listen on, or "" for every address (validate() checks it is one).
+ADDRESS = {"type": "string", "default": ""}
+# useradd's default NAME_REGEX, which groupadd also applies.
+GROUP_PATTERN = r"^[a-z_][a-z0-9_-]{0,31}$"
 
 
 def _section(description, properties):
@@ -30,6 +36,14 @@ SCHEMA = {
             "allowed": {**USERNAME_LIST, "description":
                         "Users approved without waiting for an admin (others sign up and wait)."},
             "banned": {**USERNAME_LIST, "description": "Users who may not log in at all."},
+            "extra_user_groups": {
+                "type": "object", "propertyNames": {"pattern": GROUP_PATTERN}, "default": {},
+                "description": "Unix groups to put users' accounts in: users.extra_user_groups.GROUP "
+                               "lists the hub users whose jupyter-NAME account joins GROUP (made if "
+                               "missing) when their server starts.",
+                "additionalProperties": {**USERNAME_LIST, "description":
+                                         "Hub users whose unix account is a member of this unix group."},
+            },
         }),
         "auth": _section("How people log in.", {
             "type": {"type": "string", "enum": ["native"], "default": "native", "description":
@@ -51,12 +65,19 @@ SCHEMA = {
                                             "than their limit are this recent."},
             }),
         }),
+        "base_url": {"type": "string", "pattern": BASE_URL_PATTERN, "default": "/", "description":
+                     "The URL prefix the hub lives under, e.g. /jupyter/: its pages at /jupyter/hub/, "
+                     "users' servers at /jupyter/user/, hubstead's at /jupyter/services/hubstead/."},
         "http": _section("The public HTTP endpoint.", {
+            "address": {**ADDRESS, "description":
+                        "IP address the hub listens on for HTTP, e.g. 127.0.0.1; empty: every address."},
             "port": {**PORT, "default": 80, "description": "Port the hub answers on."},
         }),
         "https": _section("HTTPS in front of the hub, served by Caddy (on http.port and https.port).", {
             "enabled": {"type": "boolean", "default": False, "description":
                         "Serve the hub over HTTPS; plain HTTP then only redirects to it."},
+            "address": {**ADDRESS, "description":
+                        "IP address HTTPS listens on, e.g. 10.0.0.5; empty: every address."},
             "port": {**PORT, "default": 443, "description": "Port HTTPS answers on."},
             "domains": {"type": "array", "items": {"type": "string", "pattern": HOSTNAME_PATTERN},
                         "uniqueItems": True, "default": [], "description":
@@ -79,9 +100,9 @@ SCHEMA = {
         "services": _section("Services the hub runs beside itself.", {
             "cull": _section("The idle culler: stops servers nobody has used for a while.", {
                 "enabled": {"type": "boolean", "default": True, "description": "Run the idle culler."},
-                "timeout": {"type": "integer", "minimum": 60, "default": 600, "description":
+                "timeout": {"type": "integer", "minimum": 1, "default": 600, "description":
                             "Seconds without activity after which a server is stopped."},
-                "every": {"type": "integer", "minimum": 10, "default": 60,
+                "every": {"type": "integer", "minimum": 1, "default": 60,
                           "description": "Seconds between checks."},
                 "concurrency": {"type": "integer", "minimum": 1, "default": 5,
                                 "description": "How many servers it stops at once."},
@@ -89,6 +110,9 @@ SCHEMA = {
                           "Also delete idle users from the hub (their files stay; admins are kept)."},
                 "max_age": {"type": "integer", "minimum": 0, "default": 0, "description":
                             "Stop servers older than this many seconds even when busy (0: never)."},
+                "remove_named_servers": {"type": "boolean", "default": False, "description":
+                                         "Also remove users' stopped named servers (TLJH's setting; "
+                                         "Hubstead's users have one server each)."},
             }),
         }),
         "envs": _section("Where user environments get their packages.", {
@@ -177,4 +201,5 @@ def defaults(schema=SCHEMA):
     if schema.get("type") == "object" and "properties" in schema:
         return {key: defaults(sub) for key, sub in schema["properties"].items()}
     value = schema.get("default")
-    return list(value) if isinstance(value, list) else value
+    # A copy: callers merge into what they get, and must not change the schema's own.
+    return type(value)(value) if isinstance(value, (list, dict)) else value
