@@ -24,7 +24,7 @@ def roles_dir():
 # git hosts; passed on to processes that systemd or the hub start with a clean one.
 NETWORK_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
                      "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CERT", "PIP_INDEX_URL",
-                     "UV_INDEX_URL", "UV_DEFAULT_INDEX")
+                     "UV_INDEX_URL", "UV_DEFAULT_INDEX", "NODE_EXTRA_CA_CERTS", "NPM_CONFIG_REGISTRY")
 
 
 def network_environment(*also):

@@ -10,6 +10,7 @@ import asyncio
 import html
 import pwd
 import time
+from pathlib import Path
 
 from systemdspawner import SystemdSpawner
 from tornado import web
@@ -20,6 +21,7 @@ from . import unitteardown
 from .envs import EnvError, store
 
 READY_POLL_INTERVAL = 0.1
+SESSION_SCRIPT = Path(__file__).parent / "builder" / "session.sh"
 
 
 class HubsteadSpawner(SystemdSpawner):
@@ -85,13 +87,29 @@ class HubsteadSpawner(SystemdSpawner):
         start = start_script_path(record.cache_key)
         return prefix, (start if start.exists() else None)
 
+    def binder_command(self, prefix, server_command):
+        """The server command of a Binder launch: builder/session.sh first (the build's
+        home copied in, REPO_DIR and PATH as repo2docker sets them), then the
+        repository's `start` (it ends with exec "$@"), then the server."""
+        from .builder.pipeline import content_folder
+        from .builder.records import get
+        from .builder.worker import HOME_SKELETON
+
+        start_script = self.binder_launch()[1]
+        repo_dir = Path(self._home()) / content_folder(get(self.user_options["binder"]).repo)
+        return ["/bin/sh", str(SESSION_SCRIPT), str(prefix / HOME_SKELETON), str(repo_dir),
+                *([str(start_script)] if start_script else []), *server_command]
+
+    def _home(self):
+        return pwd.getpwnam(self._expand_user_vars(self.username_template)).pw_dir
+
     def harden_unit(self):
         """Put this start's hardening (hubstead.serverunit) under the unit properties a
         site configured, so a drop-in can still override any of them. Per start: an
         admin granted or revoked since the last one gets the other kind of unit."""
         if not hasattr(self, "_site_unit_properties"):
             self._site_unit_properties = dict(self.unit_extra_properties)
-        home = pwd.getpwnam(self._expand_user_vars(self.username_template)).pw_dir
+        home = self._home()
         self.unit_extra_properties = {
             **serverunit.server_unit_properties(admin=bool(self.user.admin), home=home, tasks_max=self.tasks_max),
             **self._site_unit_properties}
@@ -101,10 +119,9 @@ class HubsteadSpawner(SystemdSpawner):
         prefix = self.chosen_prefix()
         self.cmd = [str(prefix / "bin" / "jupyterhub-singleuser")]
         if (self.user_options or {}).get("binder"):
-            start_script = self.binder_launch()[1]
-            if start_script:  # repo2docker's `start`: it runs first and ends with exec "$@"
-                self.cmd = [str(start_script), *self.cmd]
-        self.extra_paths = [str(prefix / "bin")]
+            self.cmd = self.binder_command(prefix, self.cmd)
+        # `pip install --user` puts scripts there, as on any machine.
+        self.extra_paths = [str(prefix / "bin"), str(Path(self._home()) / ".local" / "bin")]
         self.log.info("starting %s's server in %s", self.user.name, prefix)
         # What is left of an earlier server (still stopping, failed) would make
         # systemd-run refuse the name (hubstead.unitteardown).

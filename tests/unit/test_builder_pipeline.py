@@ -119,6 +119,17 @@ def test_environment_names_are_valid_and_unique(url):
     assert name != pipeline.env_name(url + "-other")
 
 
+@pytest.mark.parametrize("url, slug", [
+    ("https://gitlab.com/a/very-long-group-name/with-a-very-long-project-name.git", "a-very-long-project-name"),
+    ("https://github.com/binder-examples/requirements", "examples-requirements"),
+    ("https://github.com/someone/introduction-to-machine-learning", "to-machine-learning"),
+    ("https://github.com/o/" + "x" * 40, "x" * 24),
+])
+def test_environment_names_are_cut_at_a_word_boundary(url, slug):
+    name = pipeline.env_name(url)
+    assert name.removeprefix("binder-")[:-7] == slug, name
+
+
 @pytest.mark.parametrize("landing, expected", [
     ("lab/tree/index.ipynb", "lab/tree/course/index.ipynb"),
     ("tree/notebooks/a.ipynb", "tree/course/notebooks/a.ipynb"),

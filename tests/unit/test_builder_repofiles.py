@@ -47,7 +47,8 @@ def test_the_requirements_example_is_a_pypi_environment_on_its_runtime_python(tm
     found = read_repo(root)
     assert (found.kind, found.config_dir, found.python_version) == ("pypi", "", "3.10")
     assert found.files == {"requirements.txt": root / "requirements.txt", "runtime.txt": root / "runtime.txt"}
-    assert found.spec_file == root / "requirements.txt"
+    assert found.requirements == (root / "requirements.txt").read_text()
+    assert (found.spec_file, found.spec_name, found.install_repo) == (None, "requirements.txt", ())
     assert (found.apt_packages, found.post_build, found.start, found.ignored) == ((), None, None, ())
     before = found.config_hash
     (root / "README.md").write_text("changed\n")
@@ -125,9 +126,6 @@ def test_environment_yml_takes_precedence_and_says_what_it_ignores(tmp_path):
     ("runtime.txt", "r-2023-01-01\n", "an R runtime.txt (r-2023-01-01)"),
     ("runtime.txt", "r-4.2-2023-01-01\n", "an R runtime.txt (r-4.2-2023-01-01)"),
     ("runtime.txt", "r-4.3\n", "an R runtime.txt (r-4.3)"),
-    ("Pipfile", "[packages]\n", "Pipfile (Pipenv)"),
-    ("Pipfile.lock", "{}\n", "Pipfile.lock (Pipenv)"),
-    ("setup.py", "from setuptools import setup\n", "setup.py (installing the repository as a package)"),
 ])
 def test_files_this_hub_cannot_honour_are_refused_by_name(tmp_path, name, content, words):
     message = refusal(repo(tmp_path, {name: content, "requirements.txt": "numpy\n"}))
@@ -150,9 +148,12 @@ def test_runtime_txt_names_a_python_3_version():
             parse_runtime(text)
 
 
-def test_a_runtime_alone_gives_the_default_environment_with_its_python(tmp_path):
+def test_a_runtime_alone_builds_an_environment_with_that_python(tmp_path):
+    """repo2docker's Python buildpack is chosen by a Python runtime.txt alone."""
     found = read_repo(repo(tmp_path, {"runtime.txt": "python-3.11\n"}))
-    assert (found.kind, found.python_version, set(found.files)) == ("none", "3.11", {"runtime.txt"})
+    assert (found.kind, found.python_version, set(found.files)) == ("pypi", "3.11", {"runtime.txt"})
+    assert found.requirements == "", "only what every environment gets"
+    assert ("runtime.txt", "Python 3.11") in found.actions
 
 
 def test_apt_txt_is_names_only_comments_and_blank_lines_skipped():
@@ -169,11 +170,50 @@ def test_apt_txt_that_is_not_text_or_not_names_is_refused_by_line(tmp_path):
     assert "apt.txt is not UTF-8 text" in refusal(repo(tmp_path, {"apt.txt": b"\xff\xfe\n"}, "binary"))
 
 
-def test_requirements_that_install_the_repository_itself_are_refused(tmp_path):
-    for number, line in enumerate(("-e .", ".", "./src/pkg", "--editable=.", "file:./dist/x.whl")):
-        root = repo(tmp_path, {"requirements.txt": f"numpy\n{line}\n"}, f"local-{number}")
-        assert f"requirements.txt line 2: {line!r} installs the repository itself" in refusal(root)
+def test_requirements_that_install_the_repository_itself_are_installed_after_the_lock(tmp_path):
+    for number, (line, target) in enumerate((("-e .", "."), (".", "."), ("./src/pkg", "./src/pkg"),
+                                             ("--editable=.", "."), ("file:./dist/x.whl", "./dist/x.whl"))):
+        found = read_repo(repo(tmp_path, {"requirements.txt": f"numpy\n{line}\n"}, f"local-{number}"))
+        assert (found.kind, found.requirements, found.install_repo) == ("pypi", "numpy\n", (target,))
+        assert found.depends_on_content, "the repository's own files go into the build: per commit"
     assert read_repo(repo(tmp_path, {"requirements.txt": "-r base.txt\ngit+https://x.example/p.git\n"})).kind == "pypi"
+    for line in ("-e ../other", "/etc/pkg", "file:///etc/x"):
+        root = repo(tmp_path, {"requirements.txt": f"{line}\n"}, f"outside-{abs(hash(line))}")
+        assert "names a path outside the repository" in refusal(root)
+
+
+def test_a_python_package_at_the_root_is_installed_as_repo2docker_does(tmp_path):
+    setup = read_repo(repo(tmp_path, {"setup.py": "from setuptools import setup\nsetup()\n"}, "setup"))
+    assert (setup.kind, setup.requirements, setup.install_repo) == ("pypi", "", (".",))
+    project = {"pyproject.toml": '[build-system]\nrequires = ["hatchling"]\n[project]\nname = "x"\n'}
+    assert read_repo(repo(tmp_path, project, "project")).install_repo == (".",)
+    tool_only = read_repo(repo(tmp_path, {"pyproject.toml": "[tool.black]\nline-length = 99\n"}, "tool"))
+    assert tool_only.kind == "none" and any("pyproject.toml: not a package" in line for line in tool_only.ignored)
+    in_binder = read_repo(repo(tmp_path, {"setup.py": "", "binder/requirements.txt": "numpy\n"}, "binder"))
+    assert in_binder.install_repo == (), "with a binder directory, repo2docker does not install the root"
+    assert "not valid TOML" in refusal(repo(tmp_path, {"pyproject.toml": "[project\n"}, "bad"))
+
+
+def test_postbuild_or_start_without_an_environment_file(tmp_path):
+    """repo2docker runs postBuild in its default environment: here one is built for it;
+    a start script alone needs no environment of its own."""
+    post = read_repo(repo(tmp_path, {"postBuild": "#!/bin/sh\n"}, "post"))
+    assert (post.kind, post.requirements, post.depends_on_content) == ("pypi", "", True)
+    start = read_repo(repo(tmp_path, {"start": "#!/bin/sh\nexec \"$@\"\n"}, "start"))
+    assert (start.kind, start.start) == ("none", start.root / "start")
+
+
+def test_environment_yaml_is_read_like_environment_yml(tmp_path):
+    found = read_repo(repo(tmp_path, {"environment.yaml": "dependencies: [python=3.12]\n", "requirements.txt": "x\n"}))
+    assert (found.kind, found.spec_file, found.spec_name) == ("conda", found.root / "environment.yaml",
+                                                              "environment.yml")
+    assert found.ignored == ("requirements.txt: environment.yaml takes precedence (as in repo2docker)",)
+
+
+def test_requirements3_txt_is_named_as_ignored(tmp_path):
+    found = read_repo(repo(tmp_path, {"requirements.txt": "x\n", "requirements3.txt": "y\n"}))
+    assert any(line.startswith("requirements3.txt: repo2docker reads it only beside a Python 2") for line in found.ignored)
+    assert "requirements3.txt" not in found.files
 
 
 def test_configuration_files_linking_outside_the_repository_are_refused(tmp_path):

@@ -105,7 +105,7 @@ def test_compatible_pins_pass_and_missing_server_packages_are_added():
                                              "jupyterhub==5.5.*"])
     server.check_pins(requirements)
     added = server.missing_server_requirements(requirements)
-    assert added == [server.SERVER_PACKAGES["ipykernel"], server.SERVER_PACKAGES["nbgitpuller"]]
+    assert added == [server.SERVER_PACKAGES[name] for name in ("ipykernel", "nbgitpuller", "notebook", "pip")]
 
 
 def test_server_version_matches_the_hub_and_default_locks():

@@ -32,6 +32,7 @@ STARTUP_GRACE = 30  # seconds a new build's record may exist before its unit doe
 # Where a server's landing path names a file, the content's folder goes in front of it.
 FILE_ROUTES = ("lab/tree/", "tree/", "notebooks/", "edit/", "doc/tree/", "voila/render/")
 ENV_SLUG = re.compile(r"[^a-z0-9]+")
+ENV_SLUG_LENGTH = 24  # "binder-" + slug + "-" + 6 hex digits stays within 40 characters
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Plan:
     ignored: tuple  # configuration files repo2docker would also ignore, with why
     ready: records.Record | None  # a succeeded build of this very commit and configuration
     notes: tuple = ()  # what the build does otherwise than asked, for the CLI to say
+    has_start: bool = False  # a start script, which a build keeps even with nothing to build
 
 
 def settings_now():
@@ -87,14 +89,22 @@ def plan(repo_url, ref="HEAD", name=None, settings=None):
     ready = _ready(key, env, named=name is not None)
     return Plan(repo=repo_url, ref=ref or "HEAD", commit=checkout.commit, cache_key=key,
                 env=ready.env if ready else env, kind=config.kind, apt_packages=tuple(config.apt_packages),
-                ignored=tuple(config.ignored), ready=ready, notes=notes)
+                ignored=tuple(config.ignored), ready=ready, notes=notes, has_start=config.start is not None)
 
 
 def env_name(repo_url):
-    """The environment a repository's launches build: readable, unique per URL."""
+    """The environment a repository's launches build: readable, unique per URL (the hash
+    of the whole URL), and cut at a word boundary: the last whole words of the path that
+    fit (the repository's name first), never half a word unless one word alone is too long."""
     parts = urllib.parse.urlsplit(repo_url)
     path = parts.path.rstrip("/").removesuffix(".git")
-    slug = ENV_SLUG.sub("-", path.lower()).strip("-")[-24:].strip("-") or "repo"
+    words = [word for word in ENV_SLUG.split(path.lower()) if word]
+    kept = []
+    for word in reversed(words):
+        if len("-".join([word, *kept])) > ENV_SLUG_LENGTH:
+            break
+        kept.insert(0, word)
+    slug = "-".join(kept) or (words[-1][:ENV_SLUG_LENGTH] if words else "repo")
     digest = hashlib.sha256(repo_url.rstrip("/").encode()).hexdigest()[:6]
     return f"binder-{slug}-{digest}"
 
@@ -121,7 +131,7 @@ def request(plan, requested_by, make_current=True):
     the same cache key (shared), or a new build whose unit starts now."""
     if plan.ready is not None:
         return plan.ready
-    needs_build = plan.kind != "none" or bool(plan.apt_packages)
+    needs_build = plan.kind != "none" or bool(plan.apt_packages) or plan.has_start
     record, new = records.add(
         repo=plan.repo, ref=plan.ref, commit_id=plan.commit, cache_key=plan.cache_key, env=plan.env,
         kind=plan.kind, requested_by=requested_by, make_current=make_current,
@@ -134,8 +144,6 @@ def request(plan, requested_by, make_current=True):
     if not needs_build:
         records.append_log(record.id, f"{plan.repo} at {plan.commit}: {record.message}")
         return record
-    for line in plan.ignored:
-        records.append_log(record.id, f"ignored: {line}")
     start_waiting()
     position = records.queue_position(record.id)
     if position is not None:

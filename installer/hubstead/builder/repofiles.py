@@ -8,20 +8,23 @@ Which files decide (repo2docker's ordered buildpacks, the first that matches win
 Docker, Julia, Nix, R, Conda, Pipfile, Python):
 
 - a Dockerfile, Project.toml/JuliaProject.toml, REQUIRE, default.nix, an R runtime.txt,
-  DESCRIPTION or install.R select a buildpack this hub cannot honour yet: refused,
-  naming the file, so a repository never gets a silent partial build;
-- environment.yml: a conda environment. A requirements.txt, runtime.txt, Pipfile or
-  setup.py beside it is ignored, as repo2docker ignores them (its CondaBuildPack comes
-  first; the Python version is the one environment.yml pins);
-- Pipfile or Pipfile.lock: refused;
-- requirements.txt: a PyPI environment, with the Python of runtime.txt (`python-X.Y`);
-  a setup.py at the root (no binder directory) is refused, since repo2docker would
-  `pip install .` it;
+  DESCRIPTION or install.R select a buildpack this hub cannot honour: refused, naming
+  the file, so a repository never gets a silent partial build;
+- environment.yml (or .yaml): a conda environment. A requirements.txt, runtime.txt,
+  Pipfile or setup.py beside it is ignored, as repo2docker ignores them;
+- Pipfile.lock (exact versions) or else Pipfile: a PyPI environment (builder.pipenv),
+  dev-packages included, as `pipenv install --dev` does; a setup.py is installed only
+  when the Pipfile names the repository (`path = "."`);
+- otherwise a PyPI environment ("pypi") whenever repo2docker's Python buildpack would
+  build one: requirements.txt, a Python runtime.txt, a Python package at the root
+  (setup.py, or a pyproject.toml with [project] and [build-system]; installed with
+  `pip install .` after the environment) or a postBuild, which needs an environment to
+  run in. Lines like `-e .` install the repository after the rest;
 - none of these: kind "none", the hub's default environment plus the content, as on
-  mybinder.org.
+  mybinder.org (a start script or apt.txt still apply).
 
-apt.txt, postBuild and start apply to every kind. The config hash covers exactly the
-files honoured, so a change to an ignored file does not rebuild.
+The config hash covers exactly the files honoured, so a change to an ignored file does
+not rebuild. `actions` says, for the build log, what is done with each file read.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from . import BuilderError
 
 BINDER_DIRS = ("binder", ".binder")
 # (file, what it means) in repo2docker's buildpack order, before conda: each would make
-# repo2docker build something this hub does not build yet.
+# repo2docker build something this hub does not build.
 UNSUPPORTED_FIRST = (
     ("Dockerfile", "a Dockerfile"),
     ("Project.toml", "Julia"),
@@ -44,6 +47,7 @@ UNSUPPORTED_FIRST = (
     ("default.nix", "Nix"),
     ("install.R", "R"),
 )
+ENVIRONMENT_FILES = ("environment.yml", "environment.yaml")
 PIPENV_FILES = ("Pipfile", "Pipfile.lock")
 HASH_FORMAT = b"hubstead-binder-config-1\n"
 
@@ -53,31 +57,49 @@ PYTHON_RUNTIME = re.compile(r"^python-(\d+)(?:\.(\d+))?(?:\.\d+)?$")
 # is refused: the names end up on an apt-get command line.
 DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 # requirements.txt lines that install the repository itself (repo2docker's
-# is_local_pip_requirement): they need the whole checkout, which a lock cannot name.
-LOCAL_REQUIREMENT = re.compile(r"^(-e\s+|--editable[=\s]+)?(\.|\./|file:)")
-SUPPORTED_HINT = "this hub builds environment.yml and requirements.txt"
+# is_local_pip_requirement): a lock cannot name them, so they are installed after it.
+LOCAL_REQUIREMENT = re.compile(r"^(-e\s+|--editable[=\s]+)?(\.|/|file:)")
+SUPPORTED_HINT = ("this hub builds environment.yml, requirements.txt, Pipfile, setup.py/pyproject.toml, "
+                  "runtime.txt, apt.txt, postBuild and start")
 
 
 @dataclass(frozen=True)
 class RepoConfig:
     """What a repository asks for. files maps each honoured configuration file's name to
-    its path; ignored lists the configuration files repo2docker would also ignore, with why."""
+    its path; ignored lists the configuration files repo2docker would also ignore, with
+    why; actions lists (file, what the build does with it) for the log."""
 
     root: Path
     config_dir: str  # "", "binder" or ".binder"
     kind: str  # conda | pypi | none
     files: dict = field(default_factory=dict)
-    python_version: str | None = None  # "X.Y" from runtime.txt, for kind pypi or none
+    python_version: str | None = None  # "X.Y" from runtime.txt or Pipfile, for kind pypi
     apt_packages: tuple = ()
     post_build: Path | None = None
     start: Path | None = None
     ignored: tuple = ()
     config_hash: str = ""
+    requirements: str | None = None  # kind pypi: the requirement lines to lock (may be "")
+    # What `pip install` takes once the environment is built: "." for the repository's
+    # own package, or the local paths requirements.txt names (relative to the checkout).
+    install_repo: tuple = ()
+    actions: tuple = ()
 
     @property
     def spec_file(self):
-        """The environment.yml or requirements.txt to build from; None for kind none."""
-        return self.files.get({"conda": "environment.yml", "pypi": "requirements.txt"}.get(self.kind, ""))
+        """The environment file a conda build reads; None for the other kinds."""
+        return next((self.files[name] for name in ENVIRONMENT_FILES if name in self.files), None) \
+            if self.kind == "conda" else None
+
+    @property
+    def spec_name(self):
+        return "environment.yml" if self.kind == "conda" else "requirements.txt"
+
+    @property
+    def depends_on_content(self):
+        """A postBuild or the repository's own package may read any file: such a build is
+        made per commit, not shared across commits of one configuration."""
+        return bool(self.post_build or self.install_repo)
 
 
 def read_repo(root):
@@ -90,6 +112,9 @@ def read_repo(root):
     def found(name):
         return _config_file(root, base / name)
 
+    def at_root(name):  # repo2docker reads DESCRIPTION, setup.py, pyproject.toml only so
+        return None if config_dir else _config_file(root, root / name)
+
     def shown(name):
         return f"{config_dir}/{name}" if config_dir else name
 
@@ -100,50 +125,129 @@ def read_repo(root):
     runtime = _read_text(runtime_file, shown("runtime.txt")).strip() if runtime_file else None
     if runtime is not None and runtime.startswith("r-"):
         raise BuilderError(f"repositories with an R runtime.txt ({runtime}) are not supported yet; {SUPPORTED_HINT}")
-    # repo2docker reads DESCRIPTION (an R package) and setup.py at the root only, and only
-    # when there is no binder directory.
-    if not config_dir and _config_file(root, root / "DESCRIPTION"):
+    if at_root("DESCRIPTION"):
         raise BuilderError(f"repositories with DESCRIPTION (an R package) are not supported yet; {SUPPORTED_HINT}")
 
-    files, ignored = {}, []
-    environment_yml, requirements_txt = found("environment.yml"), found("requirements.txt")
-    python_version = None
-    if environment_yml:
+    files, ignored, actions = {}, [], []
+    fields = {}
+    environment_file = next(((name, path) for name in ENVIRONMENT_FILES if (path := found(name))), None)
+    if environment_file:
         kind = "conda"
-        files["environment.yml"] = environment_yml
-        for name in ("requirements.txt", "runtime.txt", *PIPENV_FILES):
-            if found(name):
-                ignored.append(f"{shown(name)}: environment.yml takes precedence (as in repo2docker)")
-        if not config_dir and _config_file(root, root / "setup.py"):
-            ignored.append("setup.py: environment.yml takes precedence (as in repo2docker)")
-    else:
-        for name in PIPENV_FILES:
-            if found(name):
-                raise BuilderError(f"repositories with {shown(name)} (Pipenv) are not supported yet; "
-                                   f"{SUPPORTED_HINT}")
-        if not config_dir and _config_file(root, root / "setup.py"):
-            raise BuilderError("repositories with setup.py (installing the repository as a package) are not "
-                               f"supported yet; {SUPPORTED_HINT}, or put them in a binder/ directory")
-        kind = "pypi" if requirements_txt else "none"
-        if requirements_txt:
-            files["requirements.txt"] = requirements_txt
-            _check_requirements(requirements_txt, shown("requirements.txt"))
+        name, files[name] = environment_file
+        actions.append((shown(name), "conda packages solved with py-rattler, its pip: part with uv, locked"))
+        for other in ("requirements.txt", "requirements3.txt", "runtime.txt", *PIPENV_FILES):
+            if found(other):
+                ignored.append(f"{shown(other)}: {name} takes precedence (as in repo2docker)")
+        for other in ("setup.py", "pyproject.toml"):
+            if at_root(other):
+                ignored.append(f"{other}: {name} takes precedence (as in repo2docker)")
+    elif found("Pipfile") or found("Pipfile.lock"):
+        kind = "pypi"
+        fields = _read_pipenv(found("Pipfile"), found("Pipfile.lock"), shown, config_dir, files, ignored, actions)
         if runtime is not None:
-            files["runtime.txt"] = runtime_file
-            python_version = parse_runtime(runtime, shown("runtime.txt"))
+            ignored.append(f"{shown('runtime.txt')}: with a Pipfile, its [requires] decides the Python "
+                           "(as in repo2docker)")
+        _ignore_python_files(found, at_root, shown, ignored, fields.get("install_repo"), "the Pipfile")
+    else:
+        kind, fields = _read_python(found, at_root, shown, runtime, runtime_file, files, ignored, actions)
 
     apt_file = found("apt.txt")
     apt_packages = ()
     if apt_file:
         files["apt.txt"] = apt_file
         apt_packages = parse_apt(_read_text(apt_file, shown("apt.txt")), shown("apt.txt"))
+        actions.append((shown("apt.txt"), f"Debian packages installed: {' '.join(apt_packages) or 'none listed'}"))
     post_build, start = found("postBuild"), found("start")
-    for name, path in (("postBuild", post_build), ("start", start)):
+    if post_build and kind == "none":
+        kind, fields = "pypi", {**fields, "requirements": ""}
+    for name, path, what in (("postBuild", post_build, "run once after the environment is built, in the sandbox"),
+                             ("start", start, "servers launched from this build start through it")):
         if path:
             files[name] = path
-    return RepoConfig(root=root, config_dir=config_dir, kind=kind, files=files, python_version=python_version,
-                      apt_packages=apt_packages, post_build=post_build, start=start, ignored=tuple(ignored),
-                      config_hash=config_hash(root, files))
+            actions.append((shown(name), what))
+    if kind == "none":
+        actions.append(("(no environment file)", "the hub's default environment serves this repository"))
+    return RepoConfig(root=root, config_dir=config_dir, kind=kind, files=files, apt_packages=apt_packages,
+                      post_build=post_build, start=start, ignored=tuple(ignored), actions=tuple(actions),
+                      config_hash=config_hash(root, files), **fields)
+
+
+def _read_python(found, at_root, shown, runtime, runtime_file, files, ignored, actions):
+    """repo2docker's Python buildpack: (kind, RepoConfig fields)."""
+    fields = {}
+    requirements_txt = found("requirements.txt")
+    package = _python_package(at_root)
+    if requirements_txt:
+        files["requirements.txt"] = requirements_txt
+        lines, local = _split_requirements(requirements_txt, shown("requirements.txt"))
+        fields["requirements"] = "".join(f"{line}\n" for line in lines)
+        fields["install_repo"] = tuple(_local_target(line) for line in local)
+        actions.append((shown("requirements.txt"), "PyPI packages resolved with uv, locked with hashes"
+                        + (f"; {', '.join(local)} installs the repository after them" if local else "")))
+    if found("requirements3.txt"):
+        ignored.append(f"{shown('requirements3.txt')}: repo2docker reads it only beside a Python 2 runtime.txt, "
+                       "and Python 2 is not supported")
+    if runtime is not None:
+        files["runtime.txt"] = runtime_file
+        fields["python_version"] = parse_runtime(runtime, shown("runtime.txt"))
+        actions.append((shown("runtime.txt"), f"Python {fields['python_version'] or '3 (this machine’s)'}"))
+    if package:
+        files[package.name] = package
+        fields["install_repo"] = tuple(dict.fromkeys((*fields.get("install_repo", ()), ".")))
+        actions.append((package.name, "the repository is installed as a package (pip install .)"))
+    elif at_root("pyproject.toml"):
+        ignored.append("pyproject.toml: not a package ([project] and [build-system] both needed), "
+                       "as repo2docker judges it")
+    if not (requirements_txt or runtime is not None or package):
+        return "none", fields
+    fields.setdefault("requirements", "")
+    return "pypi", fields
+
+
+def _python_package(at_root):
+    """setup.py, or a pyproject.toml with [project] and [build-system], at the root."""
+    setup_py = at_root("setup.py")
+    if setup_py:
+        return setup_py
+    pyproject = at_root("pyproject.toml")
+    if pyproject is None:
+        return None
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10 (Ubuntu 22.04)
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(_read_text(pyproject, "pyproject.toml"))
+    except tomllib.TOMLDecodeError as error:
+        raise BuilderError(f"pyproject.toml is not valid TOML: {error}") from None
+    return pyproject if "project" in data and "build-system" in data else None
+
+
+def _read_pipenv(pipfile, lock, shown, config_dir, files, ignored, actions):
+    from .pipenv import read_pipenv
+
+    for name, path in (("Pipfile", pipfile), ("Pipfile.lock", lock)):
+        if path:
+            files[name] = path
+    plan = read_pipenv(pipfile, lock, config_dir)
+    ignored.extend(plan.notes)
+    source = shown("Pipfile.lock" if plan.from_lock else "Pipfile")
+    actions.append((source, ("the locked packages and dev-packages installed with uv" if plan.from_lock else
+                             "packages and dev-packages resolved with uv, locked with hashes")
+                    + ("; the repository is installed as a package" if plan.install_repo else "")))
+    return {"requirements": "".join(f"{line}\n" for line in plan.requirements),
+            "python_version": parse_runtime(f"python-{plan.python_version}", source) if plan.python_version else None,
+            "install_repo": (".",) if plan.install_repo else ()}
+
+
+def _ignore_python_files(found, at_root, shown, ignored, installs_repo, decider):
+    for name in ("requirements.txt", "requirements3.txt"):
+        if found(name):
+            ignored.append(f"{shown(name)}: {decider} takes precedence (as in repo2docker)")
+    for name in ("setup.py", "pyproject.toml"):
+        if at_root(name) and not installs_repo:
+            ignored.append(f"{name}: {decider} does not name the repository (path = \".\"), so it is not "
+                           "installed (as in repo2docker)")
 
 
 def find_config_dir(root):
@@ -211,11 +315,24 @@ def parse_apt(text, shown="apt.txt"):
     return tuple(packages)
 
 
-def _check_requirements(path, shown):
-    for number, line in enumerate(_read_text(path, shown).splitlines(), start=1):
+def _split_requirements(path, shown):
+    """(the lines to lock, the lines that install the repository itself)."""
+    lines, local = [], []
+    for line in _read_text(path, shown).splitlines():
         if LOCAL_REQUIREMENT.match(line.strip()):
-            raise BuilderError(f"{shown} line {number}: {line.strip()!r} installs the repository itself, "
-                               "which is not supported yet; list its dependencies instead")
+            local.append(line.strip())
+        else:
+            lines.append(line)
+    return lines, local
+
+
+def _local_target(line):
+    """`-e ./pkg` -> "./pkg": installed (not editable: the checkout is not kept)."""
+    target = re.sub(r"^(-e\s+|--editable[=\s]+)", "", line).split(" #", 1)[0].strip()
+    target = target.removeprefix("file://").removeprefix("file:") or "."
+    if Path(target).is_absolute() or ".." in Path(target).parts:
+        raise BuilderError(f"requirements.txt: {line!r} names a path outside the repository")
+    return target
 
 
 def config_hash(root, files):

@@ -20,14 +20,15 @@ import subprocess
 import sys
 import time
 import traceback
-from pathlib import Path
 
 from .. import paths
 from ..envs import EnvError, discard_incomplete, is_complete, mark_complete, store, switch_current
 from . import BuilderError, fetch, records, repofiles, sandbox
 
-RECIPE = "binder-1"  # bump when the way a build is made changes
+RECIPE = "binder-2"  # bump when the way a build is made changes
 APT_TIMEOUT = 900
+NODE_PACKAGES = ("nodejs", "npm")
+NODE_COMMANDS = ("node", "npm")
 
 
 class Stopped(Exception):
@@ -41,7 +42,7 @@ def log(message):
 def env_build_id(config, commit):
     """Builds of one configuration share a build across commits, unless a postBuild
     (which may read any file of the repository) makes the build depend on the commit."""
-    parts = [RECIPE, config.kind, config.config_hash, commit if config.post_build else ""]
+    parts = [RECIPE, config.kind, config.config_hash, commit if config.depends_on_content else ""]
     return "bnd-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
@@ -57,12 +58,16 @@ def build(record, settings):
     log(f"fetching {record.repo} at {record.commit_id}")
     checkout = fetch.fetch(record.repo, record.commit_id, work / "src")
     config = repofiles.read_repo(checkout.directory)
-    for name in config.files:
-        log(f"found {config.config_dir + '/' if config.config_dir else ''}{name}")
+    for name, what in config.actions:
+        log(f"read {name}: {what}")
+    for line in config.ignored:
+        log(f"ignored {line}")
     install_apt(config.apt_packages, settings)
     keep_start_script(config, record)
+    if config.kind != "none":
+        ensure_node()
     if config.kind == "none":
-        log(f"no environment.yml or requirements.txt: the {record.env!r} environment serves this repository")
+        log(f"no environment to build: the {record.env!r} environment serves this repository")
         return None
     build_id = env_build_id(config, record.commit_id)
     env_dir = paths.ENVS_DIR / record.env
@@ -99,8 +104,14 @@ def build_environment(record, config, target, settings):
     kept = records.builds_dir() / f"{int(record.id)}.spec"
     shutil.rmtree(kept, ignore_errors=True)
     kept.mkdir(mode=0o700, parents=True)
-    spec = kept / Path(config.spec_file).name
-    shutil.copyfile(config.spec_file, spec)  # repofiles checked it stays inside the checkout
+    spec = kept / config.spec_name
+    if config.kind == "conda":
+        shutil.copyfile(config.spec_file, spec)  # repofiles checked it stays inside the checkout
+    else:  # the requirement lines repofiles read (requirements.txt, a Pipfile) or none
+        spec.write_text(config.requirements or "")
+    for_worker = sandbox.spec_path(record.id, config)
+    for_worker.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(spec, for_worker)
     try:
         sandbox.run_worker(record, config, target, settings["binder"], settings["envs"])
         log("took the environment over: root-owned, read-only for users, nothing the build planted followed")
@@ -130,15 +141,31 @@ def install_apt(packages, settings):
         raise BuilderError("apt.txt asks for Debian packages, and this hub does not install them "
                            "(binder.apt.enabled is false)")
     log(f"installing Debian packages from apt.txt: {' '.join(packages)}")
+    _apt_get(packages, "apt.txt")
+
+
+def _apt_get(packages, what):
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for arguments in (["apt-get", "update", "-q"],
-                      ["apt-get", "install", "-y", "-q", "--no-install-recommends", "--", *packages]):
+    # Two builds (or a build and unattended-upgrades) may want dpkg at once: wait for it.
+    wait = ["-o", f"DPkg::Lock::Timeout={APT_TIMEOUT}"]
+    for arguments in (["apt-get", *wait, "update", "-q"],
+                      ["apt-get", *wait, "install", "-y", "-q", "--no-install-recommends", "--", *packages]):
         result = subprocess.run(arguments, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, timeout=APT_TIMEOUT)
         print(result.stdout, end="", flush=True)
         if result.returncode != 0:
-            reason = _apt_reason(result.stdout)
-            raise BuilderError(f"apt.txt: {reason}")
+            raise BuilderError(f"{what}: {_apt_reason(result.stdout)}")
+
+
+def ensure_node():
+    """Debian's node and npm, which repo2docker's images have and postBuild scripts use
+    (`npm install -g`, JupyterLab extensions): installed at the first build that needs
+    an environment, not at install, since most hubs never build one (npm brings some
+    360 Debian packages)."""
+    if all(shutil.which(name) for name in NODE_COMMANDS):
+        return
+    log("installing Debian's nodejs and npm, as repo2docker's images have them (once per machine)")
+    _apt_get(NODE_PACKAGES, "installing nodejs and npm")
 
 
 def _apt_reason(output):

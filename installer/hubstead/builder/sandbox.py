@@ -38,14 +38,20 @@ def egress_socket(build_id):
     return EGRESS_DIR / str(int(build_id)) / "egress.sock"
 
 
+def spec_path(build_id, config):
+    """Where the worker reads the spec root wrote for it (run.build_environment)."""
+    return work_dir(build_id) / "spec" / config.spec_name
+
+
 def worker_command(config, target, binder, envs, src, build_id):
     command = [sys.executable, "-m", "hubstead.builder.worker", "--kind", config.kind,
                "--prefix", str(target), "--src", str(src), "--egress-socket", str(egress_socket(build_id)),
                "--channel-alias", envs["channel_alias"]]
     for channel in envs["channels"]:
         command += ["--default-channel", channel]
-    if config.spec_file:
-        command += ["--spec", str(src / Path(config.spec_file).relative_to(config.root))]
+    command += ["--spec", str(spec_path(build_id, config))]
+    for path in config.install_repo:
+        command += ["--install", path]
     if config.python_version:
         command += ["--python-version", config.python_version]
         if binder.get("python_fallback", True):
@@ -88,12 +94,17 @@ def environment(src_root):
     # The site's CA and index settings go along; its proxy is the egress proxy's to use.
     network = {name: value for name, value in paths.network_environment().items()
                if name.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+    if network.get("SSL_CERT_FILE"):  # node reads no system CA setting of its own
+        network.setdefault("NODE_EXTRA_CA_CERTS", network["SSL_CERT_FILE"])
     return {
         **network,
         **proxy_environment(egress.PORT_INSIDE),
         "HOME": str(src_root / "home"),
         "UV_CACHE_DIR": str(cache / "uv"),
         "UV_LINK_MODE": "copy",
+        # Other tools' caches stay out of the home postBuild leaves to learners.
+        "XDG_CACHE_HOME": str(cache / "xdg"),
+        "NPM_CONFIG_CACHE": str(cache / "npm"),
         "HUBSTEAD_CONDA_CACHE": str(cache / "pkgs"),
         "HUBSTEAD_REPODATA_CACHE": str(cache / "repodata"),
         "PIP_NO_CACHE_DIR": "1",

@@ -15,6 +15,10 @@ SERVER_PACKAGES = {
     "jupyterlab": "jupyterlab>=4.4,<5",
     "ipykernel": "ipykernel>=6.29",
     "nbgitpuller": "nbgitpuller>=1.2",
+    # As in repo2docker's images and TLJH's environment: the classic interface
+    # (default_app classic, /tree links) and pip (`%pip install`, `pip install --user`).
+    "notebook": "notebook>=7,<8",
+    "pip": "pip",
 }
 # JupyterLab versions the hub's pages and extensions work with.
 LAB_RANGE = ">=4,<5"
