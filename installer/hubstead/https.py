@@ -81,6 +81,12 @@ def caddyfile(settings):
     # the Host header and sets X-Forwarded-For/-Proto, so the hub sees HTTPS.
     site.append(f"reverse_proxy 127.0.0.1:{settings['internal']['proxy_port']}")
     target = "https://{host}" + ("" if port == 443 else f":{port}") + "{uri}"
+    # http.address / https.address: listen on that address only (empty: every address).
+    if https["address"]:
+        site.insert(0, f"bind {https['address']}")
+    redirect = [f"redir {target} 308"]
+    if settings["http"]["address"]:
+        redirect.insert(0, f"bind {settings['http']['address']}")
     return "\n".join([
         "# Managed by Hubstead from /etc/hubstead/config.yaml (https.*); edit that instead",
         "# and run `hubstead config reload`.",
@@ -89,7 +95,7 @@ def caddyfile(settings):
         _block(", ".join(site_addresses(settings)), site),
         "",
         # 308, not 301: a POST (a login form) stays a POST after the redirect.
-        _block(f"http://:{http_port}", [f"redir {target} 308"]),
+        _block(f"http://:{http_port}", redirect),
         "",
     ])
 
@@ -120,8 +126,11 @@ def public_url(settings, host):
         scheme, port, usual = "http", settings["http"]["port"], 80
     if ":" in host:
         host = f"[{host}]"
+    # base_url without its last slash: callers append /hub/..., /v2/...
+    prefix = settings.get("base_url", "/").rstrip("/")
+    prefix = "/" + prefix.lstrip("/") if prefix else ""
     # With no host, the port is all the URL says; keep it even when it is the usual one.
-    return f"{scheme}://{host}" if port == usual and host else f"{scheme}://{host}:{port}"
+    return (f"{scheme}://{host}" if port == usual and host else f"{scheme}://{host}:{port}") + prefix
 
 
 def bind_url(settings):

@@ -43,22 +43,24 @@ def read_token(state_dir=None):
 
 @dataclass
 class Hub:
-    """A session with the hub's API at http://127.0.0.1:PORT/hub/api."""
+    """A session with the hub's API at http://127.0.0.1:PORT/BASE_URL/hub/api."""
 
     port: int
     token: str
     timeout: float = 30
+    base_url: str = "/"
 
     @classmethod
     def from_config(cls, settings=None):
         from . import config
 
         settings = settings or config.current()
-        return cls(port=settings["internal"]["hub_port"], token=read_token())
+        return cls(port=settings["internal"]["hub_port"], token=read_token(),
+                   base_url=config.base_url(settings))
 
     @property
     def base(self):
-        return f"http://127.0.0.1:{self.port}/hub/api"
+        return f"http://127.0.0.1:{self.port}{self.base_url}hub/api"
 
     def request(self, method, path, json=None, ok=(200, 201, 202, 204), params=None):
         import requests

@@ -55,7 +55,7 @@ def configure_services(c, settings):
              "description": "Standard user privileges, and hubstead's launch pages."},
         ]
         # Binder's links are /v2/...: the proxy sends them to the service, outside /hub/.
-        c.Proxy.extra_routes = {"/v2/": services[0]["url"]}
+        c.Proxy.extra_routes = {f"{hubstead_config.base_url(settings)}v2/": services[0]["url"]}
     cull = settings["services"]["cull"]
     if cull["enabled"]:
         service, role = culler_service(cull)
@@ -127,7 +127,7 @@ def configure_spawner(c, settings):
     c.Spawner.default_url = "/lab" if settings["user_environment"]["default_app"] == "jupyterlab" else "/tree"
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 90
-    c.Spawner.pre_spawn_hook = users.pre_spawn_hook
+    c.Spawner.pre_spawn_hook = users.spawn_hook(settings["users"]["extra_user_groups"])
     if limits["memory"]:
         c.Spawner.mem_limit = limits["memory"]
     if limits["cpu"]:
@@ -139,6 +139,8 @@ def culler_service(cull):
     command = [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={cull['timeout']}",
                f"--cull-every={cull['every']}", f"--concurrency={cull['concurrency']}",
                f"--max-age={cull['max_age']}"]
+    if cull["remove_named_servers"]:
+        command.append("--remove-named-servers=true")
     scopes = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
     if cull["users"]:
         # Its options take values (traitlets aliases in 2.x, tornado.options in 1.x):

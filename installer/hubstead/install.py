@@ -70,10 +70,11 @@ def role_variables(settings, config_path):
         "hubstead_config_path": os.path.abspath(config_path),
         "hubstead_http_port": settings["http"]["port"],
         "hubstead_hub_port": settings["internal"]["hub_port"],
+        "hubstead_base_url": hubstead_config.base_url(settings),
         "hubstead_proxy_api_port": settings["internal"]["proxy_api_port"],
         "hubstead_default_env_lock": str(paths.DEFAULT_ENV_LOCK),
         # With HTTPS, Caddy takes http.port and the proxy hides behind it on loopback.
-        "hubstead_proxy_ip": "127.0.0.1" if https_on else "",
+        "hubstead_proxy_ip": "127.0.0.1" if https_on else settings["http"]["address"],
         "hubstead_proxy_port": proxy_port,
         "hubstead_proxy_behind_caddy": https_on,
         "hubstead_https_enabled": https_on,

@@ -13,6 +13,7 @@ import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from . import config as hubstead_config
 from . import paths
 from .diskspace import fullness, mount_point, size, used_percent
 from .logs import server_unit
@@ -325,7 +326,7 @@ def collect_status(settings, *, show=systemctl_show, hub=None, hub_db=None, url_
             target = {"jupyterhub": "hub", "configurable-http-proxy": "proxy"}.get(name, name)
             problems.append(f"{name} is {service['active']}: see `hubstead logs {target}`")
 
-    hub_state = {"api": f"http://127.0.0.1:{hub_port}/hub/api", "answers": False, "error": None}
+    hub_state = {"api": f"http://127.0.0.1:{hub_port}{hubstead_config.base_url(settings)}hub/api", "answers": False, "error": None}
     models = None
     try:
         models = (hub or connect_hub(settings)).users()

@@ -62,12 +62,13 @@ def main(argv=None):
     sys.exit(code)
 
 
-def run(argv):
-    """Run the command line; return the exit code (tracebacks only for the unexpected)."""
+def run(argv, command=None, prog_name="hubstead"):
+    """Run the command line (`command`, default all of hubstead's); return the exit code
+    (tracebacks only for the unexpected)."""
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
         # Without standalone mode Click returns ctx.exit(CODE)'s code instead of raising.
-        code = cli.main(args=argv, prog_name="hubstead", standalone_mode=False)
+        code = (command or cli).main(args=argv, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return EXIT_FAILED

@@ -15,7 +15,7 @@ MISSING = object()
 
 
 @click.group(name="config")
-@click.option("--config", "config_path", envvar="HUBSTEAD_CONFIG", metavar="PATH",
+@click.option("--config", "--config-path", "config_path", envvar="HUBSTEAD_CONFIG", metavar="PATH",
               type=click.Path(dir_okay=False), default=None,
               help="The config file (default /etc/hubstead/config.yaml; env HUBSTEAD_CONFIG).")
 @click.pass_context
@@ -320,14 +320,23 @@ def _yaml_lines(value, indent=""):
 
 
 @config_group.command()
+@click.argument("component", required=False, type=click.Choice(["hub", "proxy"]))
 @click.pass_obj
-def reload(obj):
-    """Apply the config: validate it, then restart only what it changed (as root)."""
+def reload(obj, component):
+    """Apply the config: validate it, then restart only what it changed (as root).
+
+    With hub or proxy (tljh-config's forms), that part is restarted even when nothing
+    else changed, e.g. after adding a drop-in to /etc/hubstead/jupyterhub_config.d/."""
     from rich.console import Console
 
+    from .. import config, restarts
     from ..install import InstallOptions, run_install
     from .install import present
 
     console = Console(stderr=True)
+    mark = restarts.started_mark(component) if component else None
     report = run_install(InstallOptions(config_path=obj["config_path"]), console=console)
     present(report, check=False, console=console, final_hint=False)
+    if component:
+        settings = config.effective(_load(obj["config_path"]))
+        console.print(restarts.ensure_restarted(component, mark, settings))

@@ -8,6 +8,8 @@
 - manage: the operations the CLI and the web page call.
 """
 
-from .unix import ADMIN_GROUP, UserError, ensure_unix_user, pre_spawn_hook, set_admin_membership
+from .unix import (ADMIN_GROUP, USER_GROUP, UserError, ensure_unix_user, pre_spawn_hook, set_admin_membership,
+                   spawn_hook)
 
-__all__ = ["ADMIN_GROUP", "UserError", "ensure_unix_user", "pre_spawn_hook", "set_admin_membership"]
+__all__ = ["ADMIN_GROUP", "USER_GROUP", "UserError", "ensure_unix_user", "pre_spawn_hook", "set_admin_membership",
+           "spawn_hook"]

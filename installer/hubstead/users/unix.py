@@ -1,7 +1,8 @@
 """Unix accounts behind hub users: created before the first spawn, kept in step.
 
 Each hub user NAME runs as unix user `jupyter-NAME` with a private home (0700).
-Hub admins are members of `jupyterhub-admins`, which a sudoers drop-in grants sudo.
+Every account is a member of `jupyterhub-users`; hub admins' of `jupyterhub-admins` too,
+which a sudoers drop-in grants sudo (TLJH's groups). users.extra_user_groups adds more.
 """
 
 import grp
@@ -14,6 +15,8 @@ from ..errors import HubsteadError
 from ..usernames import unix_name, username_problem
 
 ADMIN_GROUP = "jupyterhub-admins"
+# Every hub user's account, as in TLJH (sites grant their learners things through it).
+USER_GROUP = "jupyterhub-users"
 log = logging.getLogger("hubstead.users")
 
 
@@ -35,6 +38,7 @@ def ensure_unix_user(name):
         ["useradd", "--create-home", "--shell", "/bin/bash", "--comment", f"Hubstead user {name}", account],
         check=True, capture_output=True, text=True,
     )
+    set_membership(account, USER_GROUP, True, system=True)
     entry = pwd.getpwnam(account)
     # Homes are private: another learner must not read your notebooks.
     os.chmod(entry.pw_dir, 0o700)
@@ -44,22 +48,44 @@ def ensure_unix_user(name):
 
 def set_admin_membership(name, admin):
     """Put `jupyter-NAME` in the sudo-granting group exactly when NAME is a hub admin."""
-    account = unix_name(name)
+    set_membership(unix_name(name), ADMIN_GROUP, admin, system=True)
+
+
+def set_membership(account, group, member, system=False):
+    """Make unix user ACCOUNT a member of GROUP (made if missing) or not, as MEMBER says."""
     try:
-        members = grp.getgrnam(ADMIN_GROUP).gr_mem
+        members = grp.getgrnam(group).gr_mem
     except KeyError:
-        subprocess.run(["groupadd", "--system", ADMIN_GROUP], check=True, capture_output=True)
+        if not member:
+            return
+        subprocess.run(["groupadd", *(["--system"] if system else []), group], check=True, capture_output=True)
+        log.info("created unix group %s", group)
         members = []
-    if admin and account not in members:
-        subprocess.run(["gpasswd", "--add", account, ADMIN_GROUP], check=True, capture_output=True)
-    elif not admin and account in members:
-        subprocess.run(["gpasswd", "--delete", account, ADMIN_GROUP], check=True, capture_output=True)
+    if member and account not in members:
+        subprocess.run(["gpasswd", "--add", account, group], check=True, capture_output=True)
+    elif not member and account in members:
+        subprocess.run(["gpasswd", "--delete", account, group], check=True, capture_output=True)
+
+
+def spawn_hook(extra_groups):
+    """JupyterHub's pre-spawn hook for these users.extra_user_groups ({group: [hub names]})."""
+    extra_groups = {group: set(names) for group, names in (extra_groups or {}).items()}
+
+    def hook(spawner):
+        pre_spawn_hook(spawner)
+        account = unix_name(spawner.user.name)
+        # The groups the config names follow its lists; groups it no longer names are left alone.
+        for group, names in extra_groups.items():
+            set_membership(account, group, spawner.user.name in names)
+
+    return hook
 
 
 def pre_spawn_hook(spawner):
-    """JupyterHub's pre-spawn hook: the account exists and its sudo matches its role."""
+    """The account exists, is in jupyterhub-users, and its sudo matches its role (as TLJH's)."""
     name = spawner.user.name
     ensure_unix_user(name)
+    set_membership(unix_name(name), USER_GROUP, True, system=True)
     admin = bool(spawner.user.admin)
     set_admin_membership(name, admin)
     # SystemdSpawner sets NoNewPrivileges when this is True, which makes sudo fail.
