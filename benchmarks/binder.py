@@ -12,7 +12,9 @@ README's way, serves the fixture repositories from this machine (git smart HTTP 
   the install's own caches come from the host). The shared fixtures are
   ../shared/data/binder-repos/{requirements,apt_install,conda}; `conda` needs
   conda-forge, which this network cannot reach, so its row records the refusal, and
-  `conda-local` stands in: an environment.yml against a channel built in the machine.
+  `conda-local` stands in: an environment.yml against a channel built in the machine;
+  `runtime-start` is a repository with only runtime.txt and a start script (issue 11:
+  it builds an environment of the server packages on that Python).
 - cached relaunch: a logged-in user opens the launch link of a built repository, with
   the user's server stopped before each run (a student who comes back the next day),
   until JupyterLab answers on the notebook: measured twice, over HTTP (the launch
@@ -45,6 +47,9 @@ FIXTURES = ("requirements", "apt_install", "conda")
 LOCAL_CONDA = {"environment.yml": "channels: [conda-forge]\ndependencies:\n  - python=3.11\n"
                                   "  - hubstead-test-hello\n  - pip:\n    - pyfiglet==1.0.2\n",
                "index.ipynb": (BINDER_FIXTURES / "requirements" / "index.ipynb").read_text()}
+RUNTIME_START = {"runtime.txt": "python-3\n", "start": "#!/bin/bash\nexport COURSE=1\nexec \"$@\"\n",
+                 "index.ipynb": LOCAL_CONDA["index.ipynb"]}
+MADE = {"conda-local": LOCAL_CONDA, "runtime-start": RUNTIME_START}
 
 
 def serve_fixtures(root, work):
@@ -52,8 +57,9 @@ def serve_fixtures(root, work):
         copy_tree(BINDER_FIXTURES / name, work / name)
         make_repo(work / name, {})
         publish(work / name, root, f"owner/{name}")
-    make_repo(work / "conda-local", LOCAL_CONDA)
-    publish(work / "conda-local", root, "owner/conda-local")
+    for name, files in MADE.items():
+        make_repo(work / name, files)
+        publish(work / name, root, f"owner/{name}")
     return GitHTTPServer(root).start()
 
 
@@ -129,7 +135,7 @@ def main():
                 hub = install_hub(container, echo=False)
                 hubstead(container, "config", "set", "binder.providers.gh.url", server.url)
                 prepare_local_channel(container)
-                results["cold_builds"] = [cold_build(container, name) for name in (*FIXTURES, "conda-local")]
+                results["cold_builds"] = [cold_build(container, name) for name in (*FIXTURES, *MADE)]
                 password = hubstead(container, "user", "add", "student").stdout.strip()
                 user = HubUser(hub.url)
                 user.login("student", password)
