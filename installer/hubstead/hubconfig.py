@@ -8,6 +8,7 @@ name order, so a site can override anything.
 import sys
 
 from . import config as hubstead_config
+from .config import auth
 from . import hubapi, hubbound, https, paths, usernames, users
 
 
@@ -16,7 +17,7 @@ def configure(c, config_path=paths.CONFIG_PATH, dropin_dir=paths.DROPIN_DIR):
         hubstead_config.validate(hubstead_config.load(config_path))
     )
     configure_hub(c, settings)
-    configure_auth(c, settings)
+    configure_auth(c, settings, hubstead_config.auth.load_secrets(config_path))
     configure_spawner(c, settings)
     configure_services(c, settings)
     load_dropins(c, dropin_dir)
@@ -90,20 +91,28 @@ def hubstead_service(settings):
     }]
 
 
-def configure_auth(c, settings):
+def configure_auth(c, settings, secrets=None):
+    """The authenticator auth.type names, with hubstead's rules, and its settings."""
     user_lists = settings["users"]
+    c.Authenticator.admin_users = set(user_lists["admin"])
+    c.Authenticator.allowed_users = set(user_lists["allowed"])
+    c.Authenticator.blocked_users = set(user_lists["banned"])
+    # How soon a locked user's open sessions end.
+    c.Authenticator.auth_refresh_age = 60
+    c.Authenticator.username_pattern = usernames.PATTERN
+    kind = auth.resolve(settings["auth"]["type"])
+    if kind == "native":
+        configure_native(c, settings)
+    else:
+        configure_other_auth(c, settings, kind, secrets or {})
+
+
+def configure_native(c, settings):
     native = settings["auth"]["native"]
     # NativeAuthenticator plus hubstead's username rule and locks (hubstead.authenticator).
     c.JupyterHub.authenticator_class = "hubstead.authenticator.HubsteadAuthenticator"
-    # How soon a locked user's open sessions end.
-    c.Authenticator.auth_refresh_age = 60
     # NativeAuthenticator gates access itself (sign-up, then approval).
     c.Authenticator.allow_all = True
-    c.Authenticator.admin_users = set(user_lists["admin"])
-    # NativeAuthenticator approves these at sign-up, like admins.
-    c.Authenticator.allowed_users = set(user_lists["allowed"])
-    c.Authenticator.blocked_users = set(user_lists["banned"])
-    c.Authenticator.username_pattern = usernames.PATTERN
     c.NativeAuthenticator.open_signup = native["open_signup"]
     c.NativeAuthenticator.minimum_password_length = native["minimum_password_length"]
     # Failed-login locks (hubstead.users.failed_logins) read these three.
@@ -112,6 +121,30 @@ def configure_auth(c, settings):
     c.HubsteadAuthenticator.failed_logins_per_address = native["failed_logins_per_address"]
     # Set explicitly: NativeAuthenticator 1.3.0's own default for this does not take effect.
     c.NativeAuthenticator.check_common_password = True
+
+
+def configure_other_auth(c, settings, kind, secrets):
+    from .authenticators import hubstead_class
+
+    cls = hubstead_class(auth.AUTHENTICATORS[kind][0])
+    c.JupyterHub.authenticator_class = cls
+    sections = auth.class_settings(settings, secrets)
+    # Who may log in: the provider's own rules (allowed_groups, allowed_organizations, ...)
+    # and users.allowed. Users left in the hub's DB from another authenticator get no pass.
+    c.Authenticator.allow_existing_users = False
+    restricted = settings["users"]["allowed"] or sections.get("LDAPAuthenticator", {}).get("allowed_groups")
+    if kind in ("firstuse", "dummy") or (kind == "ldap" and not restricted):
+        # FirstUse and dummy take anyone by design; LDAP: whoever the directory has.
+        c.Authenticator.allow_all = True
+    if kind == "firstuse":
+        c.FirstUseAuthenticator.dbm_path = str(paths.STATE_DIR / "firstuse-passwords.dbm")
+    cls.group_map = tuple(tuple(item.split(":", 1)) for item in settings["auth"]["group_map"])
+    if cls.group_map:
+        c.Authenticator.manage_groups = True
+    # auth.<ClassName>.<trait> last: an operator's setting wins over hubstead's defaults.
+    for section, values in sections.items():
+        for trait, value in values.items():
+            getattr(c, section)[trait] = value
 
 
 def configure_spawner(c, settings):

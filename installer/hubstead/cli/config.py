@@ -43,12 +43,17 @@ def show(obj, as_json):
 
     from .. import config
 
+    from ..config import auth
+
     path = Path(obj["config_path"])
     current = _load(path)
+    secrets = auth.masked(auth.load_secrets(path))
     if as_json:
-        emit_json(config.effective(current))
+        emit_json(auth.with_secrets(config.effective(current), secrets))
     elif path.exists():
         click.echo(_read(path), nl=False)
+        for key, shown in secrets.items():
+            click.echo(f"# {key}: {shown} (kept apart in {auth.secrets_path(path)}, root only)")
     else:
         click.echo(f"{path} does not exist yet, so every key has its default "
                    "(see `hubstead config show --json`).", err=True)
@@ -63,8 +68,12 @@ def get(obj, key, as_json):
     """Print KEY's value (its default when the file does not set it)."""
     from .. import config
 
+    from ..config import auth
+
     config.lookup(key)
     value = config.get_value(config.effective(_load(obj["config_path"])), key)
+    if auth.is_secret(key):  # never shown: whether it is set is all `get` says
+        value = auth.MASK if key in auth.load_secrets(obj["config_path"]) else None
     if as_json:
         emit_json(value)
     elif isinstance(value, str):
@@ -85,8 +94,13 @@ def set_(obj, key, value):
     hubstead config set limits.memory 1G
     """
     from .. import config
+    from ..config import auth
 
     parsed = config.parse_value(key, value)
+    if auth.is_secret(key):
+        auth.save_secret(obj["config_path"], key, parsed)
+        click.echo(f"set {key} (kept apart in {auth.secrets_path(obj['config_path'])}, root only); {RELOAD_HINT}.")
+        return
     current = _load(obj["config_path"])
     before = config.get_value(current, key, MISSING)
     old = config.get_value(config.effective(current), key)
@@ -104,7 +118,12 @@ def set_(obj, key, value):
 def unset(obj, key):
     """Remove KEY from the file, so its default applies again (a section: all its keys)."""
     from .. import config
+    from ..config import auth
 
+    if auth.is_secret(key):
+        auth.save_secret(obj["config_path"], key, None)
+        click.echo(f"unset {key}; {RELOAD_HINT}.")
+        return
     current = _load(obj["config_path"])
     if config.get_value(current, key, MISSING) is MISSING:
         config.lookup(key)  # an unknown key says so; a key in the file goes even if unknown

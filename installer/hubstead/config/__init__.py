@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..https import check_https
 from ..usernames import username_problem
-from . import comments
+from . import auth, comments
 from .errors import ConfigError
 from .keys import Key, by_design, format_value, keys, lookup, nearest_keys, parse_item, parse_value
 from .schema import BASE_URL_PATTERN, GROUP_PATTERN, SCHEMA, defaults
@@ -37,6 +37,7 @@ def validate(config):
             problem = username_problem(name)
             if problem:
                 raise ConfigError(f"users.{list_name}: {name!r}: {problem}")
+    auth.check(to_plain(config))
     settings = effective(config)
     # Combinations of keys that each pass the schema but cannot work together.
     problem = (check_https(settings) or _port_clash(settings) or _address_problem(settings)

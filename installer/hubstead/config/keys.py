@@ -9,6 +9,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from . import auth as _auth
 from .errors import ConfigError
 from .schema import SCHEMA, SIZE_PATTERN
 
@@ -125,6 +126,8 @@ def _range_words(schema):
 
 def lookup(dotted_key, schema=SCHEMA):
     """The Key for dotted_key; ConfigError naming it and the nearest known keys if unknown."""
+    if schema is SCHEMA and _auth.is_trait_key(dotted_key):  # auth.<ClassName>.<trait>: the class says
+        return _entry(dotted_key, _auth.trait_schema_for(dotted_key))
     refusal = by_design(dotted_key)
     if refusal:
         raise ConfigError(refusal)

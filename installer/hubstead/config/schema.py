@@ -45,9 +45,13 @@ SCHEMA = {
                                          "Hub users whose unix account is a member of this unix group."},
             },
         }),
-        "auth": _section("How people log in.", {
-            "type": {"type": "string", "enum": ["native"], "default": "native", "description":
-                     "The authenticator. 'native': sign-up with admin approval (NativeAuthenticator)."},
+        # auth.<ClassName>.<trait>: checked against the class's traits (hubstead.config.auth).
+        "auth": {"patternProperties": {r"^[A-Z][A-Za-z0-9]*$": {"type": "object"}}, **_section("How people log in.", {
+            "type": {"type": "string", "default": "native", "description":
+                     "The authenticator: native (sign-up with admin approval), firstuse, ldap, github, google, "
+                     "generic (any OpenID Connect provider), cilogon or dummy, or their class names as TLJH "
+                     "takes them (e.g. ldapauthenticator.LDAPAuthenticator). Its settings: "
+                     "auth.<ClassName>.<setting>, e.g. auth.LDAPAuthenticator.server_address."},
             "native": _section("NativeAuthenticator's settings.", {
                 "open_signup": {"type": "boolean", "default": False, "description":
                                 "Approve every sign-up at once, without an admin. Off by default."},
@@ -64,7 +68,15 @@ SCHEMA = {
                                             "How long failed logins count: the locks above end when fewer "
                                             "than their limit are this recent."},
             }),
-        }),
+            "allow_insecure_dummy": {"type": "boolean", "default": False, "description":
+                                     "Confirms auth.type dummy, which lets anyone log in as anyone: test hubs only."},
+            "group_map": {"type": "array", "items": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]*:.+$"},
+                          "uniqueItems": True, "default": [], "description":
+                          "HUBGROUP:PROVIDERGROUP items: whoever the login server puts in PROVIDERGROUP (an LDAP "
+                          "group's DN in auth.LDAPAuthenticator.allowed_groups, an OAuth group claim) is in hub "
+                          "group HUBGROUP, e.g. instructors:cn=teachers,ou=groups,dc=example,dc=org. Groups the "
+                          "map names follow the provider at each login; other hub groups stay as they are."},
+        })},
         "base_url": {"type": "string", "pattern": BASE_URL_PATTERN, "default": "/", "description":
                      "The URL prefix the hub lives under, e.g. /jupyter/: its pages at /jupyter/hub/, "
                      "users' servers at /jupyter/user/, hubstead's at /jupyter/services/hubstead/."},
