@@ -121,11 +121,7 @@ def test_environment_yml_takes_precedence_and_says_what_it_ignores(tmp_path):
     ("JuliaProject.toml", "", "JuliaProject.toml (Julia)"),
     ("REQUIRE", "julia 1.0\n", "REQUIRE (Julia)"),
     ("default.nix", "", "default.nix (Nix)"),
-    ("install.R", "install.packages('x')\n", "install.R (R)"),
     ("DESCRIPTION", "Package: x\n", "DESCRIPTION (an R package)"),
-    ("runtime.txt", "r-2023-01-01\n", "an R runtime.txt (r-2023-01-01)"),
-    ("runtime.txt", "r-4.2-2023-01-01\n", "an R runtime.txt (r-4.2-2023-01-01)"),
-    ("runtime.txt", "r-4.3\n", "an R runtime.txt (r-4.3)"),
 ])
 def test_files_this_hub_cannot_honour_are_refused_by_name(tmp_path, name, content, words):
     message = refusal(repo(tmp_path, {name: content, "requirements.txt": "numpy\n"}))
@@ -133,11 +129,30 @@ def test_files_this_hub_cannot_honour_are_refused_by_name(tmp_path, name, conten
 
 
 def test_buildpacks_before_conda_win_over_environment_yml_as_in_repo2docker(tmp_path):
-    for name in ("Dockerfile", "install.R", "default.nix"):
+    for name in ("Dockerfile", "default.nix"):
         root = repo(tmp_path, {f"binder/{name}": "", "binder/environment.yml": "dependencies: [python]\n"}, name)
         assert refusal(root).startswith(f"repositories with binder/{name} ")
     root = repo(tmp_path, {"environment.yml": "dependencies: [python]\n", "runtime.txt": "r-2023-01-01\n"}, "r")
-    assert "an R runtime.txt" in refusal(root)
+    found = read_repo(root)
+    assert (found.kind, found.r_packages) == ("pypi", ())
+    assert found.ignored == ("environment.yml: an R runtime.txt takes precedence (as in repo2docker)",)
+    both = repo(tmp_path, {"binder/environment.yml": "dependencies: [r-base]\n", "binder/install.R": ""}, "conda-r")
+    assert refusal(both).startswith("binder/install.R beside binder/environment.yml (R from conda) is not supported")
+
+
+def test_r_from_debian_for_an_install_r_of_packages(tmp_path):
+    root = repo(tmp_path, {"install.R": "# packages\ninstall.packages(c('digest', \"ggplot2\"),\n  repos = 'https://cran.r-project.org')\n"
+                                        "library(digest)\n", "runtime.txt": "r-4.2-2023-01-01\n",
+                           "requirements.txt": "numpy\n"})
+    found = read_repo(root)
+    assert (found.kind, found.r_packages, found.r_version, found.requirements) == (
+        "pypi", ("digest", "ggplot2"), "4.2", "numpy\n")
+    assert ("install.R", "its packages installed from Debian: r-cran-digest r-cran-ggplot2") in found.actions
+    for line in ("devtools::install_github('x/y')", "install.packages('x', lib=mine, foo=1)", "system('id')",
+                 "install.packages(pkgs)"):
+        message = refusal(repo(tmp_path, {"install.R": f"{line}\n"}, f"r-{abs(hash(line))}"))
+        assert message.startswith("install.R line 1: ") and "\n" not in message
+    assert "not an R runtime" in refusal(repo(tmp_path, {"runtime.txt": "r-four\n"}, "r-bad"))
 
 
 def test_runtime_txt_names_a_python_3_version():

@@ -45,7 +45,6 @@ UNSUPPORTED_FIRST = (
     ("JuliaProject.toml", "Julia"),
     ("REQUIRE", "Julia"),
     ("default.nix", "Nix"),
-    ("install.R", "R"),
 )
 ENVIRONMENT_FILES = ("environment.yml", "environment.yaml")
 PIPENV_FILES = ("Pipfile", "Pipfile.lock")
@@ -84,6 +83,9 @@ class RepoConfig:
     # own package, or the local paths requirements.txt names (relative to the checkout).
     install_repo: tuple = ()
     actions: tuple = ()
+    # R from Debian (builder.rpackages): kind pypi plus R, IRkernel and r-cran-* packages.
+    r_packages: tuple | None = None  # None: not an R repository
+    r_version: str | None = None  # X.Y an R runtime.txt asks for
 
     @property
     def spec_file(self):
@@ -123,15 +125,24 @@ def read_repo(root):
             raise BuilderError(f"repositories with {shown(name)} ({what}) are not supported yet; {SUPPORTED_HINT}")
     runtime_file = found("runtime.txt")
     runtime = _read_text(runtime_file, shown("runtime.txt")).strip() if runtime_file else None
-    if runtime is not None and runtime.startswith("r-"):
-        raise BuilderError(f"repositories with an R runtime.txt ({runtime}) are not supported yet; {SUPPORTED_HINT}")
     if at_root("DESCRIPTION"):
         raise BuilderError(f"repositories with DESCRIPTION (an R package) are not supported yet; {SUPPORTED_HINT}")
 
     files, ignored, actions = {}, [], []
     fields = {}
     environment_file = next(((name, path) for name in ENVIRONMENT_FILES if (path := found(name))), None)
-    if environment_file:
+    install_r = found("install.R")
+    if install_r and environment_file and not (runtime or "").startswith("r-"):
+        raise BuilderError(f"{shown('install.R')} beside {shown(environment_file[0])} (R from conda) is not "
+                           f"supported yet; {SUPPORTED_HINT}, or R from Debian with install.R alone")
+    if (runtime or "").startswith("r-") or install_r:
+        if environment_file:
+            ignored.append(f"{shown(environment_file[0])}: an R runtime.txt takes precedence (as in repo2docker)")
+        # repo2docker's R buildpack is its Python one plus R: requirements.txt still counts.
+        kind, fields = _read_python(found, at_root, shown, None, None, files, ignored, actions)
+        kind, fields = "pypi", {"requirements": "", **fields,
+                                **_read_r(runtime, runtime_file, install_r, shown, files, actions)}
+    elif environment_file:
         kind = "conda"
         name, files[name] = environment_file
         actions.append((shown(name), "conda packages solved with py-rattler, its pip: part with uv, locked"))
@@ -170,6 +181,23 @@ def read_repo(root):
     return RepoConfig(root=root, config_dir=config_dir, kind=kind, files=files, apt_packages=apt_packages,
                       post_build=post_build, start=start, ignored=tuple(ignored), actions=tuple(actions),
                       config_hash=config_hash(root, files), **fields)
+
+
+def _read_r(runtime, runtime_file, install_r, shown, files, actions):
+    from . import rpackages
+
+    fields = {"r_packages": ()}
+    if runtime is not None:
+        files["runtime.txt"] = runtime_file
+        fields["r_version"], date = rpackages.parse_r_runtime(runtime)
+        actions.append((shown("runtime.txt"), f"Debian's R{' (the snapshot date ' + date + ' is not used)' if date else ''}"
+                        f"{'; it must be R ' + fields['r_version'] if fields['r_version'] else ''}"))
+    if install_r:
+        files["install.R"] = install_r
+        fields["r_packages"] = rpackages.parse_install_r(_read_text(install_r, shown("install.R")), shown("install.R"))
+        actions.append((shown("install.R"), "its packages installed from Debian: "
+                        + (" ".join(rpackages.debian_packages(fields["r_packages"])[2:]) or "none listed")))
+    return fields
 
 
 def _read_python(found, at_root, shown, runtime, runtime_file, files, ignored, actions):

@@ -66,6 +66,8 @@ def build(record, settings):
     keep_start_script(config, record)
     if config.kind != "none":
         ensure_node()
+    if config.r_packages is not None:
+        install_r(config)
     if config.kind == "none":
         log(f"no environment to build: the {record.env!r} environment serves this repository")
         return None
@@ -166,6 +168,34 @@ def ensure_node():
         return
     log("installing Debian's nodejs and npm, as repo2docker's images have them (once per machine)")
     _apt_get(NODE_PACKAGES, "installing nodejs and npm")
+
+
+def install_r(config):
+    """Debian's R, IRkernel and the r-cran-* packages install.R names (builder.rpackages):
+    all of them must exist in Debian, and R must be the version runtime.txt asks for."""
+    from .rpackages import debian_packages
+
+    packages = debian_packages(config.r_packages)
+    missing = [name for name in packages if not _apt_candidate(name)]
+    if missing:
+        raise BuilderError(f"install.R: Debian has no {', '.join(missing)}; this hub builds R repositories from "
+                           "Debian's packages only (CRAN is not used)")
+    r_version = _apt_candidate("r-base-core")
+    if config.r_version and not r_version.startswith(config.r_version + "."):
+        raise BuilderError(f"runtime.txt asks for R {config.r_version}; this hub has Debian's R "
+                           f"{'.'.join(r_version.split('.')[:2])}: ask for r-{'.'.join(r_version.split('.')[:2])}")
+    log(f"installing Debian's R {r_version.split('+')[0]} and its packages: {' '.join(packages)}")
+    _apt_get(packages, "installing R")
+
+
+def _apt_candidate(name):
+    """The version apt would install of a package, or None when Debian has none."""
+    result = subprocess.run(["apt-cache", "policy", "--", name], capture_output=True, text=True)
+    for line in result.stdout.splitlines():
+        if line.strip().startswith("Candidate:"):
+            version = line.split(":", 1)[1].strip()
+            return None if version == "(none)" else version.split(":", 1)[-1]
+    return None
 
 
 def _apt_reason(output):

@@ -52,6 +52,8 @@ def worker_command(config, target, binder, envs, src, build_id):
     command += ["--spec", str(spec_path(build_id, config))]
     for path in config.install_repo:
         command += ["--install", path]
+    if config.r_packages is not None:
+        command.append("--r-kernel")
     if config.python_version:
         command += ["--python-version", config.python_version]
         if binder.get("python_fallback", True):

@@ -153,6 +153,18 @@ def _conda_cache(variable):
     return {"cache_dir": os.environ[variable]} if os.environ.get(variable) else {}
 
 
+def install_r_kernel(options):
+    """R's Jupyter kernel (Debian's IRkernel) in the environment, so servers offer R."""
+    say("registering R's Jupyter kernel (IRkernel) in the environment")
+    environment = {**os.environ, "PATH": f"{Path(options.prefix) / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+    code = f"IRkernel::installspec(name = 'ir', displayname = 'R', prefix = '{options.prefix}')"
+    result = subprocess.run(["R", "--quiet", "--no-save", "-e", code], env=environment, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True)
+    print(result.stdout + result.stderr, end="", flush=True)
+    if result.returncode != 0:
+        raise EnvError("registering R's kernel failed (the output is in the build log)")
+
+
 def run_post_build(options):
     script = Path(options.post_build)
     script.chmod(script.stat().st_mode | 0o111)
@@ -180,6 +192,7 @@ def parse(argv):
     parser.add_argument("--python-version")
     parser.add_argument("--python-fallback", action="store_true")
     parser.add_argument("--post-build")
+    parser.add_argument("--r-kernel", action="store_true", help="register Debian's IRkernel in the environment")
     parser.add_argument("--install", action="append", default=[],
                         help="a path of the checkout to pip install after the environment (repeatable)")
     parser.add_argument("--default-channel", action="append", default=[])
@@ -205,6 +218,8 @@ def main(argv=None):
                 build_conda(options, options.spec, scratch)
         if not (Path(options.prefix) / "bin" / "jupyterhub-singleuser").exists():
             raise EnvError("the build made no jupyterhub-singleuser, so no server could start from it")
+        if options.r_kernel:
+            install_r_kernel(options)
         if options.post_build:
             run_post_build(options)
     except EnvError as error:
