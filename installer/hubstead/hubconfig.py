@@ -99,8 +99,7 @@ def configure_auth(c, settings, secrets=None):
     c.Authenticator.blocked_users = set(user_lists["banned"])
     # How soon a locked user's open sessions end.
     c.Authenticator.auth_refresh_age = 60
-    c.Authenticator.username_pattern = usernames.PATTERN
-    kind = auth.resolve(settings["auth"]["type"])
+    kind = auth.resolve(settings["auth"].get("type", "native"))
     if kind == "native":
         configure_native(c, settings)
     else:
@@ -109,6 +108,9 @@ def configure_auth(c, settings, secrets=None):
 
 def configure_native(c, settings):
     native = settings["auth"]["native"]
+    # Names a login server gives may be anything (hubstead.usernames.unix_name); names
+    # people choose at sign-up follow hubstead's rule.
+    c.Authenticator.username_pattern = usernames.PATTERN
     # NativeAuthenticator plus hubstead's username rule and locks (hubstead.authenticator).
     c.JupyterHub.authenticator_class = "hubstead.authenticator.HubsteadAuthenticator"
     # NativeAuthenticator gates access itself (sign-up, then approval).

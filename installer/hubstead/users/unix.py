@@ -9,10 +9,11 @@ import grp
 import logging
 import os
 import pwd
+import re
 import subprocess
 
 from ..errors import HubsteadError
-from ..usernames import unix_name, username_problem
+from ..usernames import UNIX_PREFIX, login_name_problem, unix_name
 
 ADMIN_GROUP = "jupyterhub-admins"
 # Every hub user's account, as in TLJH (sites grant their learners things through it).
@@ -26,16 +27,25 @@ class UserError(HubsteadError):
 
 def ensure_unix_user(name):
     """Create the unix account for hub user NAME if missing; return its passwd entry."""
-    problem = username_problem(name)
+    # Names from a login server (e-mails, long ones) are fine: unix_name derives the account.
+    problem = login_name_problem(name)
     if problem:
         raise UserError(f"{name!r}: {problem}")
     account = unix_name(name)
+    # ':' and ',' separate passwd's fields; the comment names the hub user who owns the account.
+    comment = "Hubstead user " + re.sub(r"[:,\n]", "_", name)
     try:
-        return pwd.getpwnam(account)
+        entry = pwd.getpwnam(account)
     except KeyError:
         pass
+    else:
+        if entry.pw_gecos.startswith("Hubstead user ") and entry.pw_gecos != comment:
+            raise UserError(f"{name!r}: its unix account would be {account}, which belongs to "
+                            f"{entry.pw_gecos.removeprefix('Hubstead user ')!r}; the two names cannot both "
+                            "have servers here (rename or remove one)")
+        return entry
     subprocess.run(
-        ["useradd", "--create-home", "--shell", "/bin/bash", "--comment", f"Hubstead user {name}", account],
+        ["useradd", "--create-home", "--shell", "/bin/bash", "--comment", comment, account],
         check=True, capture_output=True, text=True,
     )
     set_membership(account, USER_GROUP, True, system=True)
@@ -90,3 +100,6 @@ def pre_spawn_hook(spawner):
     set_admin_membership(name, admin)
     # SystemdSpawner sets NoNewPrivileges when this is True, which makes sudo fail.
     spawner.disable_user_sudo = not admin
+    if unix_name(name) != UNIX_PREFIX + name:
+        # A name only the derived account can hold (hubstead.usernames.unix_name).
+        spawner.username_template = unix_name(name)
