@@ -115,8 +115,7 @@ EXPECTED_UNMAPPED = [
     ("http.address", tljh.NOT_CARRIED["http.address"]),
     ("auth.NativeAuthenticator.ask_email_on_signup",
      tljh.NATIVE_NOT_EXPOSED),
-    ("auth.FirstUseAuthenticator.create_users",
-     "FirstUseAuthenticator's setting; Hubstead supports only NativeAuthenticator"),
+    ("auth.FirstUseAuthenticator.create_users", tljh.not_in_effect("FirstUseAuthenticator")),
     ("services.cull.remove_named_servers", tljh.NOT_CARRIED["services.cull.remove_named_servers"]),
     ("traefik_api.ip", NO_TRAEFIK),
     ("traefik_api.port", NO_TRAEFIK),
@@ -171,18 +170,16 @@ def test_no_value_of_an_unmapped_key_is_shown(tmp_path):
         assert secret not in shown
 
 
-def test_a_github_authenticator_does_not_carry_over(tmp_path):
+def test_a_github_authenticator_carries_over_but_its_secret(tmp_path):
     changes, unmapped = from_tljh(loaded(GITHUB, tmp_path))
-    assert changes == {"http.port": 8080}
-    github = "GitHubOAuthenticator's setting; " + tljh.NATIVE_ONLY
+    assert changes == {"http.port": 8080, "auth.type": "github",
+                       "auth.GitHubOAuthenticator.client_id": "0123abcd",
+                       "auth.GitHubOAuthenticator.oauth_callback_url": "https://hub.example.org/hub/oauth_callback",
+                       "auth.GitHubOAuthenticator.allowed_organizations": ["our-lab"]}
     assert unmapped == [
-        ("auth.type", "Hubstead supports only NativeAuthenticator"),
-        ("auth.GitHubOAuthenticator.client_id", github),
-        ("auth.GitHubOAuthenticator.client_secret", github),
-        ("auth.GitHubOAuthenticator.oauth_callback_url", github),
-        ("auth.GitHubOAuthenticator.allowed_organizations", github),
+        ("auth.GitHubOAuthenticator.client_secret", tljh.SECRET),
         # Not in effect on the TLJH hub, so not switched on here either.
-        ("auth.NativeAuthenticator.open_signup", tljh.NOT_IN_EFFECT),
+        ("auth.NativeAuthenticator.open_signup", tljh.not_in_effect("NativeAuthenticator")),
     ]
 
 
@@ -195,20 +192,30 @@ def test_nativeauthenticator_by_any_of_its_names_is_native(kind):
     assert unmapped == []
 
 
-@pytest.mark.parametrize("kind", [
-    "firstuseauthenticator.FirstUseAuthenticator", "dummy", "jupyterhub.auth.DummyAuthenticator",
-    "oauthenticator.github.GitHubOAuthenticator", "ltiauthenticator.LTIAuthenticator", "mylab.NativeAuthenticator",
+@pytest.mark.parametrize("kind, short", [
+    ("firstuseauthenticator.FirstUseAuthenticator", "firstuse"), ("oauthenticator.github.GitHubOAuthenticator", "github"),
+    ("ldapauthenticator.LDAPAuthenticator", "ldap"), ("oauthenticator.generic.GenericOAuthenticator", "generic"),
+    ("oauthenticator.CILogonOAuthenticator", "cilogon"), ("oauthenticator.GoogleOAuthenticator", "google"),
 ])
+def test_the_authenticators_hubstead_sets_up_carry_over(kind, short):
+    assert from_tljh({"auth": {"type": kind}}) == ({"auth.type": short}, [])
+
+
+@pytest.mark.parametrize("kind", ["ltiauthenticator.LTIAuthenticator", "mylab.NativeAuthenticator", "pam"])
 def test_any_other_authenticator_is_reported(kind):
-    assert from_tljh({"auth": {"type": kind}}) == ({}, [("auth.type", tljh.NATIVE_ONLY)])
+    assert from_tljh({"auth": {"type": kind}}) == ({}, [("auth.type", tljh.NOT_SET_UP)])
+
+
+@pytest.mark.parametrize("kind", ["dummy", "jupyterhub.auth.DummyAuthenticator"])
+def test_dummy_is_reported_not_taken_over(kind):
+    assert from_tljh({"auth": {"type": kind}}) == ({}, [("auth.type", tljh.DUMMY)])
 
 
 def test_no_auth_type_means_tljh_default_firstuse_which_is_reported():
     assert from_tljh({}) == ({}, [("auth.type", tljh.NO_AUTH_TYPE)])
     assert from_tljh({"auth": {"FirstUseAuthenticator": {"create_users": True}}})[1] == [
         ("auth.type", tljh.NO_AUTH_TYPE),
-        ("auth.FirstUseAuthenticator.create_users",
-         "FirstUseAuthenticator's setting; Hubstead supports only NativeAuthenticator"),
+        ("auth.FirstUseAuthenticator.create_users", tljh.FIRSTUSE_NOT_TAKEN),
     ]
     assert "FirstUseAuthenticator" in tljh.NO_AUTH_TYPE
 
@@ -397,21 +404,46 @@ def test_at_a_terminal_it_asks(files, monkeypatch, answer, code):
     assert unchanged(files) == (answer == "n\n")
 
 
+LTI = """\
+auth:
+  type: ltiauthenticator.LTIAuthenticator
+  LTIAuthenticator:
+    consumers: {key: lti-very-secret}
+"""
+
+
 def test_only_unmapped_settings_exit_0_and_write_nothing(files):
-    files.source.write_text(GITHUB.replace("http:\n  port: 8080\n", ""))
+    files.source.write_text(LTI)
     done = import_tljh(files, "--yes")
     assert done.code == 0
-    assert done.out.startswith(f"Nothing to import: no setting in {files.source} carries over.\nNot carried over (6):\n")
+    assert done.out.startswith(f"Nothing to import: no setting in {files.source} carries over.\nNot carried over (2):\n")
+    assert "lti-very-secret" not in done.out
     assert unchanged(files)
 
 
-def test_unmapped_settings_beside_changes_still_exit_0(files):
+def test_unmapped_settings_beside_changes_still_exit_0(files, monkeypatch):
+    from traitlets import List, Unicode
+    from traitlets.config import Configurable
+
+    from hubstead.config import auth
+
+    class FakeGitHub(Configurable):  # oauthenticator is in the hub's environment, not here
+        client_id = Unicode(config=True)
+        client_secret = Unicode(config=True)
+        oauth_callback_url = Unicode(config=True)
+        allowed_organizations = List(config=True)
+
+    monkeypatch.setattr(auth, "import_class", lambda path: FakeGitHub)
     files.source.write_text(GITHUB)
     done = import_tljh(files, "--yes")
     assert done.code == 0, done.err
-    assert "  auth.type: Hubstead supports only NativeAuthenticator\n" in done.out
+    assert f"  auth.GitHubOAuthenticator.client_secret: {tljh.SECRET}\n" in done.out
     assert "gh-very-secret" not in done.out
-    assert config.load(files.hub)["http"]["port"] == 8080
+    imported = config.load(files.hub)
+    assert imported["http"]["port"] == 8080
+    assert imported["auth"]["type"] == "github"
+    assert imported["auth"]["GitHubOAuthenticator"]["allowed_organizations"] == ["our-lab"]
+    assert "client_secret" not in imported["auth"]["GitHubOAuthenticator"]
 
 
 @pytest.mark.parametrize("replace, message", [

@@ -17,6 +17,7 @@ tljh/config_schema.py.
 """
 
 from ..usernames import username_problem
+from .auth import AUTHENTICATORS, is_secret, resolve
 from .errors import ConfigError
 from .keys import lookup, parse_value
 
@@ -48,10 +49,19 @@ NATIVE_TRAITS = {
     "allowed_failed_logins": "auth.native.allowed_failed_logins",
     "seconds_before_next_try": "auth.native.seconds_before_next_try",
 }
-NATIVE_ONLY = "Hubstead supports only NativeAuthenticator"
-NO_AUTH_TYPE = "not set, so TLJH used its default, FirstUseAuthenticator; " + NATIVE_ONLY
-NOT_IN_EFFECT = "NativeAuthenticator was not TLJH's auth.type, so this was not in effect"
+NO_AUTH_TYPE = ("not set, so TLJH used its default, FirstUseAuthenticator; Hubstead keeps its own default, "
+                "native (`hubstead config set auth.type firstuse` for TLJH's)")
+NOT_SET_UP = "not an authenticator Hubstead sets up (" + ", ".join(AUTHENTICATORS) + ")"
+DUMMY = ("dummy lets anyone in: set auth.allow_insecure_dummy true, then auth.type dummy, "
+         "if this is a test hub")
+SECRET = "a secret: `hubstead config set KEY VALUE` keeps it root-only, apart from config.yaml"
+FIRSTUSE_NOT_TAKEN = ("FirstUseAuthenticator's setting (TLJH's default); auth.type stays native here: "
+                      "set auth.type firstuse, then this")
 NATIVE_NOT_EXPOSED = "Hubstead sets this NativeAuthenticator setting itself or not at all"
+
+
+def not_in_effect(section):
+    return f"{section} was not TLJH's auth.type, so this was not in effect"
 
 # TLJH settings Hubstead has no counterpart for: a key, or a section for all its keys.
 NOT_CARRIED = {
@@ -131,15 +141,15 @@ def _not_carried(key):
 
 
 def _auth(auth, changes, unmapped):
-    """auth.type and auth.<Class>.<trait>: NativeAuthenticator's carry over, no other's."""
-    kind = auth.get("type")
-    native = _is_native(kind)
-    if kind is None:
-        unmapped.append(("auth.type", NO_AUTH_TYPE))
-    elif native:
-        changes["auth.type"] = "native"
-    else:
-        unmapped.append(("auth.type", NATIVE_ONLY))
+    """auth.type and auth.<Class>.<trait>: the settings of the class in effect carry over
+    (NativeAuthenticator's to auth.native.*), secrets and other classes' do not."""
+    kind = _kind(auth.get("type"), unmapped)
+    if kind is not None:
+        changes["auth.type"] = kind
+    in_effect = {"Authenticator"}
+    if kind is not None:
+        path = AUTHENTICATORS[kind][0]
+        in_effect |= {path.rsplit(".", 1)[1]} | ({"OAuthenticator"} if path.startswith("oauthenticator.") else set())
     for name, section in auth.items():
         if name == "type":
             continue
@@ -150,26 +160,35 @@ def _auth(auth, changes, unmapped):
             key = f"auth.{name}.{trait}"
             if value is None:
                 continue  # TLJH sets no trait whose value is null
-            if name != "NativeAuthenticator":
-                unmapped.append((key, f"{name}'s setting; {NATIVE_ONLY}"))
-            elif not native:
-                unmapped.append((key, NOT_IN_EFFECT))
-            elif trait in NATIVE_TRAITS:
-                changes[NATIVE_TRAITS[trait]] = _convert(NATIVE_TRAITS[trait], value)
+            if name not in in_effect:
+                tljh_default = kind is None and auth.get("type") is None and name == "FirstUseAuthenticator"
+                unmapped.append((key, FIRSTUSE_NOT_TAKEN if tljh_default else not_in_effect(name)))
+            elif name == "NativeAuthenticator":
+                if trait in NATIVE_TRAITS:
+                    changes[NATIVE_TRAITS[trait]] = _convert(NATIVE_TRAITS[trait], value)
+                else:
+                    unmapped.append((key, NATIVE_NOT_EXPOSED))
+            elif is_secret(key):
+                unmapped.append((key, SECRET))
             else:
-                unmapped.append((key, NATIVE_NOT_EXPOSED))
+                changes[key] = _plain(value)
 
 
-def _is_native(kind):
-    """NativeAuthenticator by any name JupyterHub accepts: the entry point `native` or
-    the class's import path (nativeauthenticator[.nativeauthenticator].NativeAuthenticator)."""
-    if not isinstance(kind, str):
-        return False
-    kind = kind.strip()
-    module, _, name = kind.rpartition(".")
-    if kind == "native":
-        return True
-    return name == "NativeAuthenticator" and module.split(".")[0] == "nativeauthenticator"
+def _kind(kind, unmapped):
+    """auth.type's short name, or None (reported) when Hubstead does not take it over."""
+    if kind is None:
+        unmapped.append(("auth.type", NO_AUTH_TYPE))
+        return None
+    try:
+        found = resolve(kind) if isinstance(kind, str) else None
+    except ConfigError:
+        found = None
+    if found is None:
+        unmapped.append(("auth.type", NOT_SET_UP))
+    elif found == "dummy":
+        unmapped.append(("auth.type", DUMMY))
+        return None
+    return found
 
 
 def _usernames(key, value, unmapped):
