@@ -21,6 +21,11 @@ def add(name, admin, email, password_stdin):
 
     password = manage.add_user(hub(), name, admin=admin, email=email,
                                password=read_password_stdin() if password_stdin else None)
+    if password is None:
+        from ..users import logins
+
+        click.echo(f"Created {name}{' (admin)' if admin else ''}: {logins.login_words()}.", err=True)
+        return
     click.echo(f"Created {name}{' (admin)' if admin else ''}.", err=True)
     if not password_stdin:
         click.echo(password)
@@ -66,7 +71,13 @@ def import_(roster, sheet):
     from ..users import manage
 
     url = public_url(current())
-    (csv_path, html_path), count = manage.import_roster(hub(), roster, sheet, url)
+    sheets, count = manage.import_roster(hub(), roster, sheet, url)
+    if sheets is None:
+        from ..users import logins
+
+        click.echo(f"Created {count} accounts and their groups; {logins.login_words()}, so no sheet was written.")
+        return
+    csv_path, html_path = sheets
     click.echo(f"Created {count} accounts. Passwords: {csv_path} (printable: {html_path}).")
 
 

@@ -19,7 +19,7 @@ from .. import config as hubstead_config
 from .. import paths
 from ..diskspace import full_message, has_room, is_out_of_space, require_room
 from ..usernames import unix_name, username_problem
-from . import failed_logins, locks, native, passwords
+from . import failed_logins, locks, logins, native, passwords
 from .roster import parse_roster, write_sheets
 from .unix import UserError
 
@@ -91,9 +91,19 @@ def exists(hub, name):
 
 
 def add_user(hub, name, admin=False, password=None, email=None):
-    """Create an approved account; return its password (generated unless given)."""
+    """Create an approved account; return its password (generated unless given), or None
+    when the login server, not hubstead, has the passwords (hubstead.users.logins)."""
     valid_name(name)
     require_room(paths.STATE_DIR, UserError)  # before anything: a full disk changes nothing
+    if not logins.is_native():
+        if password is not None:
+            logins.require_native("passwords")
+        if hub.user(name) is not None:
+            raise UserError(f"{name!r} already exists; see `hubstead user list`.")
+        hub.post("users", json={"usernames": [name]})
+        if admin:
+            set_admin(hub, name, True)
+        return None
     with native.connect() as db:
         signed_up = native.find(db, name) is not None
     if signed_up:
@@ -157,6 +167,10 @@ def import_roster(hub, roster_path, sheet_path, hub_url):
     if taken:
         lines = [f"line {row.line}: {row.username!r} already exists" for row in rows if row.username in taken]
         raise UserError(f"{roster_path}: nothing was created; fix these lines:\n" + "\n".join(lines[:10]))
+    if not logins.is_native():  # accounts and groups only: the login server has the passwords
+        hub.post("users", json={"usernames": [row.username for row in rows]})
+        _add_to_groups(hub, rows)
+        return None, len(rows)
     secrets = [passwords.generate() for _ in rows]
     hashes = passwords.hash_many(secrets)
     credentials = [(row.username, secret) for row, secret in zip(rows, secrets)]
@@ -197,12 +211,14 @@ def _known_name(hub, name):
 
 
 def approve(name):
+    logins.require_native("approval")
     with native.connect() as db:
         native.set_approved(db, valid_name(name), True)
 
 
 def reject(hub, name):
     """Discard a sign-up that waits for approval."""
+    logins.require_native("approval")
     with native.connect() as db:
         sign_up = native.find(db, _known_name(hub, name))
         if sign_up is None:
@@ -216,6 +232,7 @@ def reject(hub, name):
 
 def reset_password(name, password=None):
     """Set a new password (generated unless given); return it."""
+    logins.require_native("passwords")
     valid_name(name)
     with native.connect() as db:
         if native.find(db, name) is None:
