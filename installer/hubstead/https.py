@@ -29,6 +29,12 @@ ON_DEMAND_INTERVAL = "1m"
 ON_DEMAND_BURST = 10
 
 
+def domains(settings):
+    """The hub's DNS names: https.domains, then TLJH's https.letsencrypt.domains."""
+    https = settings["https"]
+    return list(dict.fromkeys(https["domains"] + https["letsencrypt"]["domains"]))
+
+
 def certificate_source(settings):
     """Where the certificate comes from: 'self_signed', 'own' or 'letsencrypt'."""
     https = settings["https"]
@@ -42,8 +48,8 @@ def certificate_source(settings):
 def site_addresses(settings):
     """Caddy's site addresses: one per domain on https.port, or any name when none."""
     port = settings["https"]["port"]
-    domains = settings["https"]["domains"]
-    return [f"https://{name}:{port}" for name in domains] or [f"https://:{port}"]
+    names = domains(settings)
+    return [f"https://{name}:{port}" for name in names] or [f"https://:{port}"]
 
 
 def caddyfile(settings):
@@ -68,12 +74,12 @@ def caddyfile(settings):
         # Caddy runs unprivileged and cannot add its root to the system's trust
         # store; trying only fills the journal with errors.
         options.append("skip_install_trust")
-        if not https["domains"]:
+        if not domains(settings):
             options.append(f"on_demand_tls {{\n\t\tinterval {ON_DEMAND_INTERVAL}\n"
                            f"\t\tburst {ON_DEMAND_BURST}\n\t}}")
     site = []
     if source == "self_signed":
-        on_demand = not https["domains"]
+        on_demand = not domains(settings)
         site.append("tls internal {\n\t\ton_demand\n\t}" if on_demand else "tls internal")
     elif source == "own":
         site.append(f"tls {TLS_CERT_COPY} {TLS_KEY_COPY}")
@@ -121,7 +127,7 @@ def public_url(settings, host):
     https = settings["https"]
     if https["enabled"]:
         scheme, port, usual = "https", https["port"], 443
-        host = https["domains"][0] if https["domains"] else host
+        host = domains(settings)[0] if domains(settings) else host
     else:
         scheme, port, usual = "http", settings["http"]["port"], 80
     if ":" in host:
@@ -152,12 +158,14 @@ def check_https(settings, applying=False):
             return f"https.tls.{name}: {tls[name]!r} is not an absolute path"
     if not https["enabled"]:
         return None
-    if not https["domains"] and not https["self_signed"]:
-        return ("https.enabled: HTTPS needs the hub's DNS name in https.domains (hubstead config "
-                "add-item https.domains hub.example.org), or https.self_signed true")
     problem = _port_clash(settings)
     if problem or not applying:
         return problem
+    # Only when applying: TLJH's instructions turn HTTPS on first, then name the domain.
+    if not domains(settings) and not https["self_signed"] and not tls["cert"]:
+        return ("https.enabled: HTTPS needs the hub's DNS name in https.domains (hubstead config "
+                "add-item https.domains hub.example.org), your own https.tls.cert and key, "
+                "or https.self_signed true")
     if tls["cert"] and not tls["key"]:
         return "https.tls.key: https.tls.cert is set, so its private key must be set too"
     if tls["key"] and not tls["cert"]:
@@ -167,7 +175,7 @@ def check_https(settings, applying=False):
                 "certificate or Caddy's local one (set https.self_signed false), not both")
     source = certificate_source(settings)
     if source == "letsencrypt":
-        for name in https["domains"]:
+        for name in domains(settings):
             if not _public_name(name):
                 return (f"https.domains: Let's Encrypt cannot certify {name!r}, which is not a "
                         "public DNS name; use the hub's full name, https.tls.cert/key, or "

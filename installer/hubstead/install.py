@@ -103,7 +103,12 @@ def run_install(options, check=False, console=None):
         config_changed = bool(config_differences)
     else:
         config_changed = hubstead_config.save(options.config_path, desired, header=CONFIG_HEADER)
-    result = ansible.apply(role_variables(settings, options.config_path), check=check, console=console)
+    variables = role_variables(settings, options.config_path)
+    result = ansible.apply(variables, check=check, console=console)
+    if result.ok and not check:
+        from .restarts import record_applied
+
+        record_applied(variables)  # what `config reload hub` compares with (hubstead.restarts)
     if result.ok and not check:
         ensure_default_groups(settings)
     return InstallReport(config_changed=config_changed, config_differences=config_differences, apply=result,
@@ -134,5 +139,5 @@ def host_address():
 def public_url(settings):
     """The URL to print: the first HTTPS domain, else this machine's address."""
     https_settings = settings["https"]
-    named = https_settings["enabled"] and https_settings["domains"]
+    named = https_settings["enabled"] and https.domains(settings)
     return https.public_url(settings, "" if named else host_address())

@@ -125,12 +125,17 @@ def unit_state(hub, unit):
             for verb in ("is-active", "is-enabled")]
 
 
-def test_enabling_https_without_a_domain_is_refused_and_changes_nothing(hub):
+def test_applying_https_without_a_domain_is_refused_and_changes_nothing(hub):
+    # TLJH's instructions turn HTTPS on before naming the domain: `set` takes it, and
+    # applying it is refused until there is a name, a certificate or self_signed.
     before = hub.config_file()
-    result = hub.hubstead("config", "set", "https.enabled", "true", check=False)
+    hub.hubstead("config", "set", "https.enabled", "true")
+    result = hub.hubstead("config", "reload", check=False)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: https.enabled: "), result.stderr
+    assert unit_state(hub, "caddy")[0] != "active"
+    hub.hubstead("config", "unset", "https.enabled")
     assert hub.config_file() == before
 
 

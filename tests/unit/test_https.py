@@ -120,8 +120,6 @@ def test_public_url_brackets_an_ipv6_address():
 # -- check_https() -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("https_settings, sections, key", [
-    ({"enabled": True}, {}, "https.enabled"),
-    ({"enabled": True, "letsencrypt": {"email": "ops@example.org"}}, {}, "https.enabled"),
     ({"tls": {"cert": "hub.pem", "key": "/etc/ssl/hub.key"}}, {}, "https.tls.cert"),
     ({**DOMAIN, "port": 80}, {}, "https.port"),
     ({**DOMAIN, "port": 8080}, {"http": {"port": 8080}}, "https.port"),
@@ -144,6 +142,10 @@ def test_config_changes_that_cannot_work_are_refused_naming_the_key(https_settin
     ({"enabled": True, "domains": ["hub"]}, "https.domains"),
     ({"enabled": True, "domains": ["localhost"]}, "https.domains"),
     ({"enabled": True, "domains": ["10.0.0.7"]}, "https.domains"),
+    # TLJH's instructions turn HTTPS on first, then name the domain (issue 10).
+    ({"enabled": True}, "https.enabled"),
+    ({"enabled": True, "letsencrypt": {"email": "ops@example.org"}}, "https.enabled"),
+    ({"enabled": True, "letsencrypt": {"domains": ["hub"]}}, "https.domains"),
 ])
 def test_what_config_set_must_pass_through_is_refused_when_applied(https_settings, key):
     current = settings(https_settings)
@@ -160,6 +162,7 @@ def test_what_config_set_must_pass_through_is_refused_when_applied(https_setting
     {"enabled": True, "self_signed": True},
     {"enabled": True, "self_signed": True, "domains": ["hub"]},  # Caddy's own CA certifies any name
     DOMAIN,
+    {"enabled": True, "letsencrypt": {"domains": ["hub.example.org"]}},  # TLJH's key for the names
 ])
 def test_combinations_that_work_pass(https_settings):
     assert https.check_https(settings(https_settings), applying=True) is None
@@ -191,9 +194,16 @@ def test_certificate_files_are_checked_when_applied(tmp_path):
 
 
 def test_config_validation_refuses_what_check_https_refuses():
-    with pytest.raises(config.ConfigError, match=r"^https\.enabled: "):
-        config.validate({"https": {"enabled": True}})
+    with pytest.raises(config.ConfigError, match=r"^https\.port: "):
+        config.validate({"https": {"enabled": True, "port": 80}})
     assert config.validate({"https": {"enabled": True, "self_signed": True}})
+
+
+def test_tljh_letsencrypt_domains_name_the_sites_and_the_url():
+    current = settings({"enabled": True, "domains": ["a.example.org"],
+                        "letsencrypt": {"domains": ["b.example.org", "a.example.org"]}})
+    assert https.site_addresses(current) == ["https://a.example.org:443", "https://b.example.org:443"]
+    assert https.public_url(current, "10.0.0.5") == "https://a.example.org"
 
 
 def hubstead_config(path, *args):
@@ -208,15 +218,15 @@ def hubstead_config(path, *args):
     return code, out.getvalue().decode() + err.getvalue().decode()
 
 
-def test_config_set_refuses_https_without_a_domain_and_leaves_the_file(tmp_path):
+def test_config_set_takes_https_in_tljh_docs_order(tmp_path):
+    """TLJH's HTTPS instructions turn HTTPS on first and name the domain after; `config
+    reload` (check_https applying) refuses HTTPS that still has no name."""
     path = tmp_path / "config.yaml"
     path.write_text("http:\n  port: 8080\n")
-    code, output = hubstead_config(path, "set", "https.enabled", "true")
-    assert code == 1
-    lines = output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: https.enabled: "), output
-    assert "https.domains" in lines[0] and "https.self_signed" in lines[0]
-    assert path.read_text() == "http:\n  port: 8080\n"
-    assert hubstead_config(path, "set", "https.self_signed", "true")[0] == 0
     assert hubstead_config(path, "set", "https.enabled", "true")[0] == 0
-    assert config.load(path)["https"] == {"self_signed": True, "enabled": True}
+    assert hubstead_config(path, "set", "https.letsencrypt.email", "you@example.com")[0] == 0
+    assert hubstead_config(path, "add-item", "https.letsencrypt.domains", "hub.example.edu")[0] == 0
+    assert config.load(path)["https"] == {"enabled": True, "letsencrypt": {
+        "email": "you@example.com", "domains": ["hub.example.edu"]}}
+    code, output = hubstead_config(path, "set", "https.port", "8080")
+    assert code == 1 and output.startswith("error: https.port: ") and len(output.strip().splitlines()) == 1

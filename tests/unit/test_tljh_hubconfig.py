@@ -129,3 +129,28 @@ def test_tljh_config_is_hubstead_config_under_tljh_name(tmp_path, monkeypatch):
 def test_reload_takes_hub_or_proxy_and_nothing_else(tmp_path):
     done = run_in_process("config", "--config", str(tmp_path / "c.yaml"), "reload", "traefik")
     assert done.code == 2 and "'traefik' is not one of 'hub', 'proxy'" in done.err
+
+
+def test_reload_hub_restarts_only_the_hub_when_the_roles_have_nothing_new(tmp_path, monkeypatch):
+    from hubstead import restarts
+
+    monkeypatch.setattr(paths, "STATE_DIR", tmp_path)
+    path = tmp_path / "config.yaml"
+    path.write_text("http:\n  port: 8080\n")
+    restarted = []
+    monkeypatch.setattr(restarts, "started_mark", lambda component: "mark")
+    monkeypatch.setattr(restarts, "ensure_restarted",
+                        lambda component, mark, settings: restarted.append(component) or "Hub restarted")
+    assert restarts.quick_reload(str(path)) is None, "no apply recorded yet: the roles run"
+    restarts.record_applied(install.role_variables(config.effective(config.load(path)), str(path)))
+    assert (tmp_path / restarts.APPLIED_FILE).stat().st_mode & 0o077 == 0
+    path.write_text("http:\n  port: 8080\nusers:\n  admin: [bob]\nservices:\n  cull:\n    every: 5\n")
+    assert restarts.quick_reload(str(path)) == "Hub restarted" and restarted == ["hub"]
+    path.write_text("http:\n  port: 8090\n")
+    assert restarts.quick_reload(str(path)) is None, "a port the proxy's unit names: the roles run"
+    path.write_text("http:\n  port: 8080\nbase_url: /jupyter\n")
+    assert restarts.quick_reload(str(path)) is None, "base_url is in the proxy's unit too"
+    path.write_text("http:\n  port: 8080\nservices:\n  cull:\n    every: 0\n")
+    with pytest.raises(config.ConfigError, match="services.cull.every"):
+        restarts.quick_reload(str(path))
+    assert restarted == ["hub"]

@@ -353,6 +353,11 @@ def reload(obj, component):
     from .install import present
 
     console = Console(stderr=True)
+    if component == "hub":
+        quick = restarts.quick_reload(obj["config_path"])
+        if quick:
+            console.print(quick)
+            return
     mark = restarts.started_mark(component) if component else None
     report = run_install(InstallOptions(config_path=obj["config_path"]), console=console)
     present(report, check=False, console=console, final_hint=False)

@@ -97,6 +97,9 @@ SCHEMA = {
             "letsencrypt": _section("Certificates from Let's Encrypt (ACME), renewed automatically.", {
                 "email": {"type": ["string", "null"], "pattern": EMAIL_PATTERN, "default": None,
                           "description": "Contact address for the certificate authority's expiry notices."},
+                "domains": {"type": "array", "items": {"type": "string", "pattern": HOSTNAME_PATTERN},
+                            "uniqueItems": True, "default": [], "description":
+                            "TLJH's name for https.domains: these names count as well."},
                 "staging": {"type": "boolean", "default": False, "description":
                             "Use Let's Encrypt's staging service (untrusted certificates, no rate limits)."},
             }),
