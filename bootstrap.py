@@ -157,7 +157,8 @@ def validate_admin_names(names, source_dir):
     spec = importlib.util.spec_from_file_location("hubstead_usernames", module_path)
     usernames = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(usernames)
-    for name in names:
+    for entry in names:
+        name = entry.partition(":")[0]  # --admin NAME:PASSWORD (TLJH's form)
         problem = usernames.username_problem(name)
         if problem:
             raise BootstrapError(f"--admin {name!r}: {problem}")
@@ -294,6 +295,89 @@ def ensure_hub_venv(source_dir, env, log_file):
          "--reinstall-package", "hubstead", source_dir], env, log_file, "Installing hubstead")
 
 
+# ------------------------------------------------------------ progress page
+
+
+PROGRESS_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+<title>Installing Hubstead</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<h1>Hubstead is being installed on this machine</h1>
+<p>This page refreshes itself; the hub answers here when the install is done.</p>
+<pre>{steps}</pre></body></html>
+"""
+
+
+def progress_page_html(steps):
+    import html
+
+    return PROGRESS_PAGE.format(steps=html.escape("\n".join(steps) or "starting"))
+
+
+def start_progress_page(port, steps_file):
+    """--show-progress-page: serve the install's steps on the HTTP port (for someone who opens
+    the address during a cloud-init install) in a child process; return its pid, or None
+    when the port is taken (an upgrade: the hub answers there already). Only the step
+    lines are shown: the log is root-only."""
+    import http.server
+    import socketserver
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            try:
+                with open(steps_file) as handle:
+                    steps = handle.read().splitlines()
+            except OSError:
+                steps = []
+            body = progress_page_html(steps).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    socketserver.TCPServer.allow_reuse_address = True
+    try:
+        server = socketserver.TCPServer(("", port), Page)
+    except OSError:
+        log(f"Progress page: port {port} is in use; not showing one.")
+        return None
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        server.server_close()
+        return pid
+    # The child: serve until the installer stops it, or the bootstrap is gone. It lets go
+    # of the terminal's (or a caller's pipe's) descriptors, so they end with the install.
+    try:
+        quiet = os.open(os.devnull, os.O_RDWR)
+        for descriptor in (0, 1, 2):
+            os.dup2(quiet, descriptor)
+        server.timeout = 1
+        while os.getppid() == parent:
+            server.handle_request()
+    finally:
+        os._exit(0)
+
+
+def stop_progress_page(pid):
+    if pid:
+        try:
+            os.kill(pid, 15)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
+def http_port(passthrough):
+    ports = argparse.ArgumentParser(add_help=False)
+    ports.add_argument("--http-port", type=int, default=80)
+    return ports.parse_known_args(passthrough)[0].http_port
+
+
 # ---------------------------------------------------------------------- main
 
 
@@ -306,6 +390,8 @@ def parse_args(argv):
                         help="a source checkout (PATH) or source archive (URL) to install from")
     parser.add_argument("--log-file", default=LOG_FILE, help="where the commands' output goes")
     parser.add_argument("--version", action="version", version=f"hubstead bootstrap {HUBSTEAD_VERSION}")
+    parser.add_argument("--show-progress-page", action="store_true",
+                        help="serve a page showing the install's progress on the HTTP port until the hub is up")
     known, passthrough = parser.parse_known_args(argv)
     admins = argparse.ArgumentParser(add_help=False)
     admins.add_argument("--admin", action="append", default=[])
@@ -330,24 +416,38 @@ def main(argv=None):
     started = time.monotonic()
     env = network_environment(os.environ)
     with tempfile.TemporaryDirectory(prefix="hubstead-bootstrap-") as workdir:
+        steps_file = os.path.join(workdir, "steps.txt")
+        page = None
+
+        def step(message):
+            log(message)
+            with open(steps_file, "a") as handle:
+                handle.write(message + "\n")
+
         try:
-            log(f"[1/5] Checking this machine: {check_host(os.environ)}")
+            check_root(os.geteuid())
+            if options.show_progress_page:
+                page = start_progress_page(http_port(passthrough), steps_file)
+            step(f"[1/5] Checking this machine: {check_host(os.environ)}")
             source_dir = fetch_source(options.source, env, workdir)
             validate_admin_names(options.admins, source_dir)
             check_index_reachable(env)
-            log(f"[2/5] Source: {source_dir}")
-            log(f"[3/5] Debian packages: {install_apt_packages(env, options.log_file)}")
-            log(f"[4/5] Hub environment in {HUB_PREFIX} (log: {options.log_file})")
+            step(f"[2/5] Source: {source_dir}")
+            step(f"[3/5] Debian packages: {install_apt_packages(env, options.log_file)}")
+            step(f"[4/5] Hub environment in {HUB_PREFIX} (log: {options.log_file})")
             ensure_hub_venv(source_dir, env, options.log_file)
+            step(f"[5/5] Applying the machine's configuration ({time.monotonic() - started:.0f} s so far)")
+            hubstead = os.path.join(HUB_PREFIX, "bin", "hubstead")
+            extra = ["--progress-page-pid", str(page)] if page else []
+            return subprocess.run([hubstead, "install", *passthrough, *extra], env=env).returncode
         except BootstrapError as error:
             sys.stderr.write(f"error: {error}\n")
             return 1
         except KeyboardInterrupt:
             sys.stderr.write("interrupted: run the same command again to finish.\n")
             return 1
-        log(f"[5/5] Applying the machine's configuration ({time.monotonic() - started:.0f} s so far)")
-        hubstead = os.path.join(HUB_PREFIX, "bin", "hubstead")
-        return subprocess.run([hubstead, "install", *passthrough], env=env).returncode
+        finally:
+            stop_progress_page(page)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 
 from . import config as hubstead_config
 from .config import auth
-from . import hubapi, hubbound, https, paths, usernames, users
+from . import hubapi, hubbound, https, paths, plugins, usernames, users
 
 
 def configure(c, config_path=paths.CONFIG_PATH, dropin_dir=paths.DROPIN_DIR):
@@ -20,6 +20,7 @@ def configure(c, config_path=paths.CONFIG_PATH, dropin_dir=paths.DROPIN_DIR):
     configure_auth(c, settings, hubstead_config.auth.load_secrets(config_path))
     configure_spawner(c, settings)
     configure_services(c, settings)
+    plugins.custom_jupyterhub_config(c)  # TLJH plugins' tljh_custom_jupyterhub_config
     load_dropins(c, dropin_dir)
 
 

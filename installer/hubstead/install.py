@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from . import config as hubstead_config
-from . import https, paths
+from . import https, install_extras, paths
 from .errors import HubsteadError
 from .usernames import username_problem
 
@@ -33,6 +33,10 @@ class InstallOptions:
     proxy_api_port: int | None = None
     web_port: int | None = None
     config_path: str = str(paths.CONFIG_PATH)
+    # TLJH's installer flags (hubstead.install_extras); admins may be NAME:PASSWORD.
+    plugins: list = field(default_factory=list)
+    user_requirements_url: str | None = None
+    progress_page_pid: int | None = None
 
 
 @dataclass
@@ -42,15 +46,18 @@ class InstallReport:
     apply: object  # ansible.ApplyResult
     url: str
     admins: list
+    extras: object = None  # install_extras.Outcome
+    admins_with_password: tuple = ()
 
 
 def desired_config(current, options):
     """The config after merging the install options into the current one."""
-    for name in options.admins:
+    admins, _ = install_extras.split_admins(options.admins)
+    for name in admins:
         problem = username_problem(name)
         if problem:
             raise InstallError(f"--admin {name!r}: {problem}")
-    desired = hubstead_config.add_items(current, "users.admin", options.admins) if options.admins else current
+    desired = hubstead_config.add_items(current, "users.admin", admins) if admins else current
     for key, value in (("http.port", options.http_port), ("internal.hub_port", options.hub_port),
                        ("internal.proxy_api_port", options.proxy_api_port),
                        ("internal.web_port", options.web_port)):
@@ -92,6 +99,12 @@ def run_install(options, check=False, console=None):
         raise InstallError("hubstead install must run as root: try `sudo hubstead install ...`.")
     current = hubstead_config.load(options.config_path)
     desired = desired_config(current, options)
+    _, admin_passwords = install_extras.split_admins(options.admins)
+    if options.user_requirements_url:
+        install_extras.fetch_requirements(options.user_requirements_url)  # a bad URL changes nothing
+    manager = None if check else install_extras.load_plugins(options.plugins)
+    if manager is not None:
+        desired = hubstead_config.validate(install_extras.apply_plugin_config(manager, desired, options.config_path))
     settings = hubstead_config.effective(desired)
     # What `config set` cannot refuse one key at a time (a certificate without its key,
     # missing files...): refused here, before anything changes.
@@ -103,16 +116,22 @@ def run_install(options, check=False, console=None):
         config_changed = bool(config_differences)
     else:
         config_changed = hubstead_config.save(options.config_path, desired, header=CONFIG_HEADER)
+    if not check:
+        install_extras.stop_progress_page(options.progress_page_pid, console)
     variables = role_variables(settings, options.config_path)
     result = ansible.apply(variables, check=check, console=console)
     if result.ok and not check:
         from .restarts import record_applied
 
         record_applied(variables)  # what `config reload hub` compares with (hubstead.restarts)
+    extras = None
     if result.ok and not check:
         ensure_default_groups(settings)
+        extras = install_extras.after_apply(settings, admin_passwords, manager, options.user_requirements_url,
+                                            console)
     return InstallReport(config_changed=config_changed, config_differences=config_differences, apply=result,
-                         url=public_url(settings), admins=settings["users"]["admin"])
+                         url=public_url(settings), admins=settings["users"]["admin"], extras=extras,
+                         admins_with_password=tuple(admin_passwords))
 
 
 DEFAULT_GROUPS = ("instructors",)

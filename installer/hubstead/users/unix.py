@@ -53,6 +53,9 @@ def ensure_unix_user(name):
     # Homes are private: another learner must not read your notebooks.
     os.chmod(entry.pw_dir, 0o700)
     log.info("created unix user %s (home %s)", account, entry.pw_dir)
+    from ..plugins import new_user_created
+
+    new_user_created(name)  # TLJH plugins' tljh_new_user_create
     return entry
 
 

@@ -1,0 +1,1 @@
+"""What TLJH plugins import from TLJH, so they run on Hubstead unchanged (only tljh.hooks)."""
