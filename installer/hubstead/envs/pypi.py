@@ -16,14 +16,14 @@ import tempfile
 from pathlib import Path
 
 from .. import paths
-from . import EnvError, current_build, discard_incomplete, is_complete, mark_complete, server, switch_current
+from . import EnvError, current_build, discard_incomplete, is_complete, mark_complete, server, switch_current, usersite
 
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 UV_CACHE = Path("/var/cache/hubstead/uv")
 
 
 # Bump when the way a build is made changes, so existing machines rebuild on upgrade.
-RECIPE = "2: uv, hashes required, bytecode compiled"
+RECIPE = "3: uv, hashes required, bytecode compiled, user site on"
 
 
 def build_id(lock_text, python_version):
@@ -132,6 +132,7 @@ def ensure(name, lock_path, python="/usr/bin/python3", dry_run=False, installer=
     env_dir.mkdir(parents=True, exist_ok=True)
     discard_incomplete(target)
     run_uv(["venv", "--quiet", "--python", python, str(target)], f"Creating environment {name}")
+    usersite.enable(target)  # `pip install --user` works, as on any machine
     run_uv(["pip", "install", "--quiet", "--python", str(target / "bin" / "python"),
             # Compiled now, as root: users cannot write __pycache__ here, and without it
             # every server start would compile JupyterLab's modules again (seconds).
