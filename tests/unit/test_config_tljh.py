@@ -40,6 +40,7 @@ http:
   address: 0.0.0.0
 https:
   enabled: true
+  address: 10.0.0.5
   port: 443
   tls:
     cert: ''
@@ -78,13 +79,17 @@ traefik_api:
 """
 
 EXPECTED_CHANGES = {
+    "base_url": "/jupyter/",
     "users.admin": ["alice", "carol"],
     "users.allowed": ["dave"],
     "users.banned": [],
+    "users.extra_user_groups.datasci": ["dave"],
     "limits.memory": "2G",
     "limits.cpu": 1.5,
     "http.port": 80,
+    "http.address": "0.0.0.0",
     "https.enabled": True,
+    "https.address": "10.0.0.5",
     "https.port": 443,
     "https.tls.cert": None,
     "https.tls.key": None,
@@ -103,20 +108,17 @@ EXPECTED_CHANGES = {
     "services.cull.concurrency": 10,
     "services.cull.users": False,
     "services.cull.max_age": 28800,
+    "services.cull.remove_named_servers": False,
 }
 
 NO_TRAEFIK = tljh.NOT_CARRIED["traefik_api"]
 EXPECTED_UNMAPPED = [
-    ("base_url", tljh.NOT_CARRIED["base_url"]),
     ("users.allowed", "42: use lowercase letters, digits, '-' and '_' only, starting with a letter "
                       "(for example 'alice' or 'bob_smith')"),
     ("users.banned", "'root': 'root' is reserved for the system; choose another name"),
-    ("users.extra_user_groups.datasci", tljh.NOT_CARRIED["users.extra_user_groups"]),
-    ("http.address", tljh.NOT_CARRIED["http.address"]),
     ("auth.NativeAuthenticator.ask_email_on_signup",
      tljh.NATIVE_NOT_EXPOSED),
     ("auth.FirstUseAuthenticator.create_users", tljh.not_in_effect("FirstUseAuthenticator")),
-    ("services.cull.remove_named_servers", tljh.NOT_CARRIED["services.cull.remove_named_servers"]),
     ("traefik_api.ip", NO_TRAEFIK),
     ("traefik_api.port", NO_TRAEFIK),
     ("traefik_api.username", NO_TRAEFIK),
@@ -263,13 +265,16 @@ def test_usernames_are_lowercased_once_and_refused_ones_reported_per_name():
 
 def test_what_hubstead_has_no_counterpart_for_is_reported_with_a_reason():
     tljh_config = {"user_environment": {"default_app": "nteract"}, "limits": {"gpu": 1},
-                   "myplugin": {"colour": "blue", "depth": {"max": 3}}, "https": {"address": "10.0.0.1"}}
+                   "myplugin": {"colour": "blue", "depth": {"max": 3}},
+                   "users": {"extra_user_groups": {"Lab Group": ["dave"], "jupyterhub-admins": ["dave"]}}}
     assert from_tljh(tljh_config)[1][:-1] == [
         ("user_environment.default_app", "Hubstead offers jupyterlab or classic, not nteract"),
         ("limits.gpu", tljh.UNKNOWN),
         ("myplugin.colour", tljh.UNKNOWN),
         ("myplugin.depth.max", tljh.UNKNOWN),
-        ("https.address", tljh.NOT_CARRIED["https.address"]),
+        ("users.extra_user_groups.Lab Group", "'Lab Group' is not a unix group name groupadd accepts"),
+        ("users.extra_user_groups.jupyterhub-admins",
+         "Hubstead manages jupyterhub-admins: its members follow the hub's admin flag (users.admin)"),
     ]
 
 
@@ -365,7 +370,7 @@ def test_yes_applies_every_change_in_one_write(files):
     assert files.hub.with_name("config.yaml.prev").read_text() == HUB, "one write: .prev is the file before"
     text = files.hub.read_text()
     assert "# Our hub." in text and "# installed it" in text
-    assert "traefik" not in text and "address" not in text
+    assert "traefik" not in text and "address: 10.0.0.5" in text
 
 
 def test_importing_again_changes_nothing(files):
@@ -399,8 +404,8 @@ def test_at_a_terminal_it_asks(files, monkeypatch, answer, code):
     done = import_tljh(files, input=answer)
     assert done.code == code, done.err
     shown = done.out.split("Not carried over")[0].splitlines()[1:]
-    assert len(shown) == 16, "the changes that alter the config; the rest already have those values"
-    assert f"Write these 16 changes to {files.hub}? [y/N]: {answer}" in done.out
+    assert len(shown) == 20, "the changes that alter the config; the rest already have those values"
+    assert f"Write these 20 changes to {files.hub}? [y/N]: {answer}" in done.out
     assert unchanged(files) == (answer == "n\n")
 
 
@@ -495,3 +500,36 @@ def test_an_invalid_config_file_must_be_fixed_first(files):
 def test_usage_errors_exit_2(files):
     assert hubstead("config", "import-tljh").code == 2
     assert hubstead("config", "import-tljh", str(files.source), "--force").code == 2
+
+
+def tljh_schema_leaves():
+    """Every setting TLJH's own schema and defaults name (tljh/config_schema.py and
+    tljh/configurer.py's `default`), written out: the keys TLJH documents."""
+    return ["base_url", "users.allowed", "users.banned", "users.admin", "users.extra_user_groups.<group>",
+            "limits.memory", "limits.cpu", "http.address", "http.port", "https.enabled", "https.address",
+            "https.port", "https.tls.cert", "https.tls.key", "https.letsencrypt.email",
+            "https.letsencrypt.domains", "https.letsencrypt.staging", "traefik_api.ip", "traefik_api.port",
+            "traefik_api.username", "traefik_api.password", "user_environment.default_app",
+            "services.cull.enabled", "services.cull.timeout", "services.cull.every",
+            "services.cull.concurrency", "services.cull.users", "services.cull.max_age",
+            "services.cull.remove_named_servers", "auth.type"]
+
+
+def test_every_key_tljh_documents_carries_over_but_traefik(tmp_path):
+    """The full TLJH file: each key TLJH's schema has is imported, except traefik_api.*
+    (docs/migrating-from-tljh.md: no Traefik), and the import is a valid config."""
+    changes, unmapped = from_tljh(loaded(TLJH, tmp_path))
+    not_carried = {key for key, _ in unmapped}
+    for key in tljh_schema_leaves():
+        present = key.replace("<group>", "datasci")
+        imported = {tljh.SAME.get(present, present)} & set(changes)
+        if key.startswith("traefik_api."):
+            assert present in not_carried and not imported, key
+            assert dict(unmapped)[present] == tljh.NOT_CARRIED["traefik_api"]
+        else:
+            assert imported, f"{key} is lost"
+    merged = merge({}, changes)
+    settings = config.effective(config.validate(merged))
+    assert settings["base_url"] == "/jupyter/" and settings["https"]["address"] == "10.0.0.5"
+    assert settings["users"]["extra_user_groups"] == {"datasci": ["dave"]}
+    assert "no Traefik" in tljh.NOT_CARRIED["traefik_api"]

@@ -19,10 +19,14 @@ tljh/config_schema.py.
 from ..usernames import username_problem
 from .auth import AUTHENTICATORS, is_secret, resolve
 from .errors import ConfigError
-from .keys import lookup, parse_value
+from .keys import BY_DESIGN, lookup, parse_value
+from .schema import GROUP_PATTERN
 
 # TLJH key -> Hubstead key, where the concept is the same.
 SAME = {
+    "base_url": "base_url",
+    "http.address": "http.address",
+    "https.address": "https.address",
     "limits.memory": "limits.memory",
     "limits.cpu": "limits.cpu",
     "http.port": "http.port",
@@ -40,7 +44,9 @@ SAME = {
     "services.cull.concurrency": "services.cull.concurrency",
     "services.cull.users": "services.cull.users",
     "services.cull.max_age": "services.cull.max_age",
+    "services.cull.remove_named_servers": "services.cull.remove_named_servers",
 }
+EXTRA_GROUPS = "users.extra_user_groups"
 USER_LISTS = ("users.admin", "users.allowed", "users.banned")
 # auth.NativeAuthenticator.<trait> -> Hubstead key.
 NATIVE_TRAITS = {
@@ -64,16 +70,7 @@ def not_in_effect(section):
     return f"{section} was not TLJH's auth.type, so this was not in effect"
 
 # TLJH settings Hubstead has no counterpart for: a key, or a section for all its keys.
-NOT_CARRIED = {
-    "base_url": "Hubstead serves the hub at / and has no base_url setting",
-    "http.address": "Hubstead listens on every address; it has no address setting",
-    "https.address": "Hubstead listens on every address; it has no address setting",
-    "users.extra_user_groups":
-        "Hubstead adds users to no extra unix groups (hub groups: `hubstead group`)",
-    "traefik_api":
-        "Hubstead runs no Traefik: its proxy is configurable-http-proxy, set up by Hubstead",
-    "services.cull.remove_named_servers": "Hubstead users have no named servers",
-}
+NOT_CARRIED = {"traefik_api": BY_DESIGN["traefik_api"]}
 UNKNOWN = "not a TLJH setting Hubstead knows"
 
 # Sections of a TLJH config: anything but a mapping (or nothing) here is a broken file.
@@ -94,6 +91,8 @@ def from_tljh(tljh_config):
             names = _usernames(key, value, unmapped)
             if names is not None:
                 changes[key] = names
+        elif key.startswith(EXTRA_GROUPS + "."):
+            _extra_group(key, value, changes, unmapped)
         elif key == "user_environment.default_app" and value == "nteract":
             unmapped.append((key, "Hubstead offers jupyterlab or classic, not nteract"))
         elif key in SAME:
@@ -103,6 +102,23 @@ def from_tljh(tljh_config):
     if not auth_seen:
         unmapped.append(("auth.type", NO_AUTH_TYPE))
     return changes, unmapped
+
+
+def _extra_group(key, value, changes, unmapped):
+    """users.extra_user_groups.<group>: its users, when Hubstead can make that group."""
+    import re
+
+    from . import MANAGED_GROUPS
+
+    group = key[len(EXTRA_GROUPS) + 1:]
+    if not re.match(GROUP_PATTERN, group):
+        unmapped.append((key, f"{group!r} is not a unix group name groupadd accepts"))
+    elif group in MANAGED_GROUPS:
+        unmapped.append((key, f"Hubstead manages {group}: {MANAGED_GROUPS[group]}"))
+    else:
+        names = _usernames(key, value, unmapped)
+        if names is not None:
+            changes[key] = names
 
 
 def merge(config, changes):
