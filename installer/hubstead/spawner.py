@@ -8,6 +8,7 @@ when it started, so switching an environment never disturbs running servers.
 
 import asyncio
 import html
+import os
 import pwd
 import time
 from pathlib import Path
@@ -86,6 +87,13 @@ class HubsteadSpawner(SystemdSpawner):
             raise web.HTTPError(400, f"binder build {record.id}: {error}") from None
         start = start_script_path(record.cache_key)
         return prefix, (start if start.exists() else None)
+
+    def get_env(self):
+        """The server's environment, plus HUBSTEAD_SERVER_PATH: the PATH it runs with, which
+        login shells in its terminals restore (/etc/profile.d/hubstead-server-path.sh)."""
+        env = super().get_env()
+        env["HUBSTEAD_SERVER_PATH"] = ":".join([*self.extra_paths, env.get("PATH") or os.defpath])
+        return env
 
     def binder_command(self, prefix, server_command):
         """The server command of a Binder launch: builder/session.sh first (the build's

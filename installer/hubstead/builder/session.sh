@@ -22,5 +22,6 @@ if [ -d "$skeleton" ]; then
         || echo "hubstead: some files of the build's home were not copied into $HOME" >&2
 fi
 PATH="$HOME/.local/bin:$REPO_DIR/.local/bin:$PATH"
-export REPO_DIR PATH
+HUBSTEAD_SERVER_PATH=$PATH  # what terminals' login shells restore (/etc/profile.d)
+export REPO_DIR PATH HUBSTEAD_SERVER_PATH
 exec "$@"
