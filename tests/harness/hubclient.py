@@ -365,19 +365,20 @@ class HubUser:
                              verify=self.verify)
         return page.status_code == 200 and "JupyterLab" in page.text and "/lab" in page.url
 
-    def run_code(self, code: str, timeout: float = 60) -> str:
-        """Run `code` in a fresh kernel on the user's server; return what it printed
-        to stdout plus the displayed result. Raises KernelError on an exception."""
-        result = self.execute(code, timeout)
+    def run_code(self, code: str, timeout: float = 60, kernel: str | None = None) -> str:
+        """Run `code` in a fresh kernel (the server's default, or the kernelspec named
+        `kernel`) on the user's server; return what it printed to stdout plus the
+        displayed result. Raises KernelError on an exception."""
+        result = self.execute(code, timeout, kernel=kernel)
         return result.stdout + result.result
 
-    def execute(self, code: str, timeout: float = 60) -> ExecutionResult:
+    def execute(self, code: str, timeout: float = 60, kernel: str | None = None) -> ExecutionResult:
         """Start a kernel (token auth; a token is created if this user has none), send one
         execute_request over its websocket (Jupyter messaging protocol 5.3), collect the
         outputs until the kernel goes idle, shut the kernel down."""
         deadline = time.monotonic() + timeout
         headers = {"Authorization": f"token {self.token or self.create_token('hubclient')}"}
-        answer = requests.post(self.server_url("api/kernels"), json={}, headers=headers,
+        answer = requests.post(self.server_url("api/kernels"), json={"name": kernel} if kernel else {}, headers=headers,
                                verify=self.verify, timeout=self.request_timeout)
         if answer.status_code != 201:
             raise HubError("starting a kernel failed", status=answer.status_code,
