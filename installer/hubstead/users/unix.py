@@ -104,5 +104,7 @@ def pre_spawn_hook(spawner):
     # SystemdSpawner sets NoNewPrivileges when this is True, which makes sudo fail.
     spawner.disable_user_sudo = not admin
     if unix_name(name) != UNIX_PREFIX + name:
-        # A name only the derived account can hold (hubstead.usernames.unix_name).
+        # A name only the derived account can hold (hubstead.usernames.unix_name); its unit
+        # is named after that account too (kept in the spawner's state across hub restarts).
         spawner.username_template = unix_name(name)
+        spawner.unit_name = unix_name(name) + "-singleuser"
