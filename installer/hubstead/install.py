@@ -52,7 +52,7 @@ class InstallReport:
 
 def desired_config(current, options):
     """The config after merging the install options into the current one."""
-    admins, _ = install_extras.split_admins(options.admins)
+    admins = [entry.partition(":")[0] for entry in options.admins]  # NAME or NAME:PASSWORD
     for name in admins:
         problem = username_problem(name)
         if problem:
