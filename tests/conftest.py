@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 # The containers and the installed hub, one per session for tests/e2e and tests/browser.
-from tests.harness.fixtures import base_rootfs, fresh_container, installed_hub, report_free_space  # noqa: F401
+from tests.harness.fixtures import (base_rootfs, fresh_container, installed_hub, report_free_space,  # noqa: F401
+                                    tljh_flags_hub)
 
 # Directory under tests/ -> marker applied to every test in it, so `-m "not e2e"` works
 # without each test module repeating the marker.

@@ -50,6 +50,19 @@ def installed_hub(base_rootfs):
 _live_hubs = []
 
 
+@pytest.fixture(scope="session")
+def tljh_flags_hub(base_rootfs):
+    """ONE container installed with TLJH's installer flags (tests/harness/tljh_flags.py),
+    shared by the ports of TLJH's installer and plugin tests."""
+    from tests.harness.tljh_flags import install_with_tljh_flags
+
+    with Container(base_rootfs) as container:
+        try:
+            yield install_with_tljh_flags(container)
+        except InstallFailed as error:
+            pytest.fail(str(error), pytrace=False)
+
+
 @pytest.fixture(autouse=True, scope="module")
 def report_free_space(request):
     """Log the shared hub's free space after each module that used it (CI logs show who fills it)."""

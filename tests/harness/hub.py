@@ -87,23 +87,27 @@ def _failure(container: Container, summary: str, output: str) -> InstallFailed:
 
 
 def install_hub(container: Container, *, timeout: float = INSTALL_TIMEOUT,
-                ready_timeout: float = READY_TIMEOUT, echo: bool = True) -> InstalledHub:
+                ready_timeout: float = READY_TIMEOUT, echo: bool = True, extra_args=(),
+                cwd: str | None = None, while_installing=None) -> InstalledHub:
     """Run the install in `container`, wait for /hub/api, and describe the result.
 
     The install's output is echoed to stderr line by line as it arrives (echo=True), so
-    a CI log shows where a slow or hanging install is.
+    a CI log shows where a slow or hanging install is. extra_args go to bootstrap.py;
+    while_installing(port) is called every half second until the install ends.
     """
     if not container.path_exists("/src/bootstrap.py"):
         raise InstallFailed("/src/bootstrap.py does not exist in the checkout under test")
     port, hub_port, proxy_api_port, web_port = free_tcp_ports(4)
-    cmd = install_command(port, hub_port, proxy_api_port, web_port)
+    cmd = install_command(port, hub_port, proxy_api_port, web_port) + list(extra_args)
     log(f"install: {' '.join(cmd)}")
     started = time.monotonic()
     # Unbuffered, or Python holds the install's progress until exit when writing to a file.
-    proc = container.run_background(cmd, env={"PYTHONUNBUFFERED": "1"})
+    proc = container.run_background(cmd, env={"PYTHONUNBUFFERED": "1"}, cwd=cwd)
     shown = 0
     while proc.poll() is None and time.monotonic() - started < timeout:
         time.sleep(0.5)
+        if while_installing is not None:
+            while_installing(port)
         if echo:
             shown = _echo_new(proc.output(), shown)
     if proc.poll() is None:
