@@ -100,6 +100,7 @@ def run_install(options, check=False, console=None):
     current = hubstead_config.load(options.config_path)
     desired = desired_config(current, options)
     _, admin_passwords = install_extras.split_admins(options.admins)
+    install_extras.check_admin_passwords(admin_passwords, desired)  # a short one changes nothing
     if options.user_requirements_url:
         install_extras.fetch_requirements(options.user_requirements_url)  # a bad URL changes nothing
     manager = None if check else install_extras.load_plugins(options.plugins)

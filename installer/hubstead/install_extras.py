@@ -54,6 +54,15 @@ def split_admins(entries):
     return names, passwords
 
 
+def check_admin_passwords(admin_passwords, config):
+    """Refuse a --admin NAME:PASSWORD whose password the login rules would refuse."""
+    minimum = hubstead_config.effective(config)["auth"]["native"]["minimum_password_length"]
+    for name, password in admin_passwords.items():
+        if len(password) < minimum:
+            raise InstallFlagError(f"--admin {name}:...: the password is too short: at least {minimum} "
+                                   "characters (auth.native.minimum_password_length); nothing was changed.")
+
+
 def plugin_config_path(config_path):
     return Path(config_path).with_name(PLUGIN_CONFIG_NAME)
 

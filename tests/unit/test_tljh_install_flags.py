@@ -57,6 +57,13 @@ def test_a_bad_admin_entry_is_refused_in_one_line(entry, message):
     assert "\n" not in str(refusal.value)
 
 
+def test_a_too_short_admin_password_is_refused_before_anything_changes():
+    with pytest.raises(install_extras.InstallFlagError, match="too short: at least") as refusal:
+        install_extras.check_admin_passwords({"carol": "abc"}, {})
+    assert "abc" not in str(refusal.value)
+    install_extras.check_admin_passwords({"carol": "a-long-enough-password"}, {})
+
+
 def test_bootstrap_checks_the_name_part_of_name_password():
     bootstrap = load_bootstrap()
     bootstrap.validate_admin_names(["carol:any password"], str(REPO))
