@@ -44,12 +44,17 @@ def list_(as_json, pending):
         return
     from rich.table import Table
 
+    from ..usernames import UNIX_PREFIX
+
     table = Table("user", "status", "admin", "server", "groups", "last activity")
     for account in accounts:
         status = "locked" if account.locked else ("approved" if account.approved else "[yellow]pending[/yellow]")
         if account.locked_out:
             status += f", [red]locked out[/red] {account.locked_out['minutes']} min ({_lock_scope(account.locked_out)})"
-        table.add_row(account.name, status, "yes" if account.admin else "", account.server or "",
+        # The unix account only where the rule derived it (a long name, an e-mail).
+        shown = account.name if account.unix_account == UNIX_PREFIX + account.name else (
+            f"{account.name} (unix: {account.unix_account})")
+        table.add_row(shown, status, "yes" if account.admin else "", account.server or "",
                       ", ".join(account.groups), (account.last_activity or "")[:19])
     console().print(table)
 

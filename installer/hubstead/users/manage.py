@@ -39,8 +39,13 @@ class Account:
     # Failed logins' lock (failed_logins.UserLock.as_dict: until, minutes, addresses, everywhere).
     locked_out: dict | None = None
 
+    @property
+    def unix_account(self):
+        """The unix account behind the name (hubstead.usernames.unix_name)."""
+        return unix_name(self.name)
+
     def as_dict(self):
-        return asdict(self)
+        return {**asdict(self), "unix_account": self.unix_account}
 
 
 def valid_name(name):
