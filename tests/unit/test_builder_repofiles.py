@@ -269,3 +269,9 @@ def test_cache_key_joins_commit_and_config_hash():
     for commit, digest_ in (("main", digest), (COMMIT[:12], digest), (COMMIT, "xyz"), (COMMIT.upper(), digest)):
         with pytest.raises(BuilderError):
             cache_key(commit, digest_)
+
+
+def test_files_that_only_shape_repo2dockers_image_are_named_as_ignored(tmp_path):
+    found = read_repo(repo(tmp_path, {".containerignore": "binder/\n", "binder/requirements.txt": "x\n"}))
+    assert found.ignored == (".containerignore: it shapes repo2docker's image; here learners get the whole "
+                             "repository with nbgitpuller",)

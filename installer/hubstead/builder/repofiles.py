@@ -48,6 +48,7 @@ UNSUPPORTED_FIRST = (
 )
 ENVIRONMENT_FILES = ("environment.yml", "environment.yaml")
 PIPENV_FILES = ("Pipfile", "Pipfile.lock")
+IMAGE_ONLY_FILES = (".dockerignore", ".containerignore")
 HASH_FORMAT = b"hubstead-binder-config-1\n"
 
 PYTHON_RUNTIME = re.compile(r"^python-(\d+)(?:\.(\d+))?(?:\.\d+)?$")
@@ -176,6 +177,10 @@ def read_repo(root):
         if path:
             files[name] = path
             actions.append((shown(name), what))
+    for name in IMAGE_ONLY_FILES:
+        if _config_file(root, root / name):
+            ignored.append(f"{name}: it shapes repo2docker's image; here learners get the whole repository "
+                           "with nbgitpuller")
     if kind == "none":
         actions.append(("(no environment file)", "the hub's default environment serves this repository"))
     return RepoConfig(root=root, config_dir=config_dir, kind=kind, files=files, apt_packages=apt_packages,
