@@ -65,8 +65,12 @@ def install_slapd(container):
                    "/etc/default/slapd"])
     container.run(["systemctl", "restart", "slapd"])
     admin = ["-x", "-H", f"ldap://127.0.0.1:{PORT}", "-D", f"cn=admin,{BASE}", "-w", ADMIN_PASSWORD]
+    # slapd's init script may return before it answers.
+    container.run(["sh", "-c", f"for i in $(seq 60); do ldapsearch -x -H ldap://127.0.0.1:{PORT} -b {BASE} "
+                   "-s base dn >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1"])
     # A module run before on this machine left its entries: start from none.
-    container.run(["ldapdelete", *admin, "-r", f"ou=people,{BASE}", f"ou=groups,{BASE}"], check=False)
+    container.run(["sh", "-c", f"ldapsearch -x -H ldap://127.0.0.1:{PORT} -b {BASE} -s one dn | grep -q '^dn:' "
+                   f"|| exit 0; ldapdelete {' '.join(admin)} -r ou=people,{BASE} ou=groups,{BASE}"])
     container.run(["ldapadd", *admin], input=ldif())
 
 
