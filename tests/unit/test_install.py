@@ -50,9 +50,9 @@ def test_role_variables_follow_the_config():
 
 
 def test_the_installs_proxy_and_ca_settings_reach_the_roles(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "NO_PROXY",
-                 "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CERT", "PIP_INDEX_URL",
-                 "UV_INDEX_URL", "UV_DEFAULT_INDEX"):
+    from hubstead.paths import NETWORK_VARIABLES
+
+    for name in NETWORK_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     assert role_variables(config.effective({}), "/c.yaml")["hubstead_network_environment"] == {}
     monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
