@@ -32,9 +32,16 @@ VERIFIES = "verifies"
 LOCAL_CHANNEL = "local channel"
 
 
-def refused(*needles):
-    """The build ends with exit status 1 and a one-line error naming all needles."""
-    return ("refused", needles)
+def refused(*needles, settings=()):
+    """The build ends with exit status 1 and a one-line error naming all needles
+    (with the hub's config keys of settings set for it, restored afterwards)."""
+    return ("refused", needles, dict(settings))
+
+
+# Hubstead's default (binder.python_fallback on) builds with the machine's Python when a
+# runtime's Python cannot be had, and says so; repo2docker would build that Python.
+# Off, the build is refused naming what this machine has: what these cases check.
+NO_FALLBACK = {"binder.python_fallback": "false"}
 
 
 # repo2docker's directory name -> what a learner sees here.
@@ -47,7 +54,7 @@ CASES = {
     "venv/py2": refused("runtime.txt", "Python 2"),
     "venv/py2-with-kernel-requirements": refused("runtime.txt", "Python 2"),
     "venv/py3": VERIFIES,
-    "venv/py35": refused("runtime.txt", "3.5"),
+    "venv/py35": refused("Python 3.5", "neither this machine", settings=NO_FALLBACK),
     "venv/start/postBuild": VERIFIES,
     "venv/start/start-script": VERIFIES,
     "venv/usr-bin": VERIFIES,
@@ -57,7 +64,7 @@ CASES = {
     "pipfile/environment-yml-local-channel": LOCAL_CHANNEL,
     "pipfile/pipfile-lock": VERIFIES,
     "pipfile/py2-with-server-and-kernel-req": refused("Pipfile", "Python 2"),
-    "pipfile/py36": refused("Pipfile", "3.6"),
+    "pipfile/py36": refused("Python 3.6", "neither this machine", settings=NO_FALLBACK),
     "pipfile/requirements-txt": VERIFIES,
     "pipfile/setup-py-explicit": VERIFIES,
     "pipfile/setup-py-explicit-in-binder-dir": VERIFIES,
@@ -172,14 +179,22 @@ def test_repository(hub, case, built_here, request):
         request.getfixturevalue("local_channel")
     name = repo_name(case)
     before = env_names(hub)
+    settings = expected[2] if isinstance(expected, tuple) else {}
+    for key, value in settings.items():
+        hubstead(hub, "config", "set", key, value)
     started = time.monotonic()
-    done = hubstead(hub, "build", f"gh/owner/{name}/main", check=False, timeout=900)
+    try:
+        done = hubstead(hub, "build", f"gh/owner/{name}/main", check=False, timeout=900)
+    finally:
+        for key in settings:
+            hubstead(hub, "config", "unset", key)
     built_in = time.monotonic() - started
     if isinstance(expected, tuple):
-        _, needles = expected
+        _, needles, _ = expected
         assert done.returncode == 1, f"expected a refusal naming {needles}, got:\n{done.stdout}\n{done.stderr}"
-        said = done.stderr.strip().splitlines()
-        assert said and all(needle in said[0] for needle in needles), done.stderr
+        # Notes on what was read and ignored may come first; the error is one line.
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and all(needle in errors[0] for needle in needles), done.stderr
         assert env_names(hub) == before, "a refused build leaves nothing"
         return
     assert done.returncode == 0, f"build failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
