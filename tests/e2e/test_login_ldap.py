@@ -7,8 +7,9 @@ the shared hub's container, with three people and two groups:
   certificate; TLS is ldapauthenticator's own business).
 
 ldaplena first has a native account, a home with a file and a hub group: the module
-switches that hub from native to LDAP (as an operator would, with `hubstead config`),
-and switches it back afterwards, removing what it made.
+switches that hub from native to LDAP (a TLJH config.yaml through `config import-tljh`,
+then `hubstead config add-item auth.group_map ...`), and switches it back afterwards,
+removing what it made.
 """
 
 import json
@@ -28,7 +29,20 @@ PEOPLE = {"ldaplena": ["learners"], "ldapted": ["learners", "teachers"], "ldapot
 GROUP_DN = "cn={},ou=groups," + BASE
 COURSE = "ldapcourse"
 NOTE = "kept through the switch to LDAP\n"
-AUTH_KEYS = ["auth.type", "auth.LDAPAuthenticator", "auth.group_map"]
+# tls_strategy insecure: this slapd has no certificate (ldapauthenticator's default is STARTTLS).
+TLJH_LDAP = f"""\
+auth:
+  type: ldapauthenticator.LDAPAuthenticator
+  LDAPAuthenticator:
+    server_address: 127.0.0.1
+    server_port: {PORT}
+    tls_strategy: insecure
+    bind_dn_template:
+      - uid={{username}},ou=people,{BASE}
+    allowed_groups:
+      - {GROUP_DN.format("learners")}
+      - {GROUP_DN.format("teachers")}
+"""
 
 
 def password(name):
@@ -96,22 +110,15 @@ def ldap_hub(installed_hub):
     hubstead(hub, "group", "add-user", COURSE, "ldaplena")
     try:
         install_slapd(container)
-        section = "auth.LDAPAuthenticator"
-        hubstead(hub, "config", "set", "auth.type", "ldapauthenticator.LDAPAuthenticator")
-        hubstead(hub, "config", "set", f"{section}.server_address", "127.0.0.1")
-        hubstead(hub, "config", "set", f"{section}.server_port", str(PORT))
-        # This test server has no certificate; ldapauthenticator's default is STARTTLS.
-        hubstead(hub, "config", "set", f"{section}.tls_strategy", "insecure")
-        hubstead(hub, "config", "add-item", f"{section}.bind_dn_template", f"uid={{username}},ou=people,{BASE}")
-        for group in ("learners", "teachers"):
-            hubstead(hub, "config", "add-item", f"{section}.allowed_groups", GROUP_DN.format(group))
+        # As a TLJH operator brings it: their config.yaml through `config import-tljh`.
+        container.write_file("/tmp/tljh-ldap.yaml", TLJH_LDAP)
+        hubstead(hub, "config", "import-tljh", "/tmp/tljh-ldap.yaml", "--yes")
         hubstead(hub, "config", "add-item", "auth.group_map", f"instructors:{GROUP_DN.format('teachers')}")
         restart_hub(hub)
         yield hub
     finally:
         container.run(["systemctl", "start", "slapd"], check=False)
-        for key in AUTH_KEYS:
-            hubstead(hub, "config", "unset", key, check=False)
+        hubstead(hub, "config", "unset", "auth", check=False)
         restart_hub(hub)
         hubstead(hub, "group", "remove-user", "instructors", "ldapted", check=False)
         hubstead(hub, "group", "remove", COURSE, "--yes", check=False)
