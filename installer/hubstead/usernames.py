@@ -61,6 +61,11 @@ def login_name_problem(name):
     return None
 
 
+# The comment (passwd's GECOS field) of each account Hubstead makes: it names the hub
+# user the account belongs to, so a derived account maps back (users.unix, envs.inspect).
+ACCOUNT_COMMENT = "Hubstead user "
+
+
 def unix_name(name):
     """The unix account that runs NAME's server (the rule in this module's docstring)."""
     plain = UNIX_PREFIX + name

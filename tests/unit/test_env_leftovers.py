@@ -116,3 +116,24 @@ def test_remove_refuses_while_servers_run_from_the_environment(envs_dir, monkeyp
     monkeypatch.setattr(inspect, "servers_using", lambda name: {})
     manage.remove("course")
     assert not (envs_dir / "course").exists()
+
+
+def test_a_unit_of_a_derived_account_names_its_hub_user(monkeypatch):
+    """A long or e-mail-like hub name runs as a derived account (usernames.unix_name);
+    `env show` must name the hub user, which the account's comment records."""
+    import pwd
+
+    from hubstead.usernames import ACCOUNT_COMMENT, unix_name
+
+    name = "ada.lovelace@example.org"
+    account = unix_name(name)
+    entries = {account: pwd.struct_passwd((account, "x", 1001, 1001, ACCOUNT_COMMENT + name, "/home/x", "/bin/bash"))}
+
+    def getpwnam(login):
+        if login not in entries:
+            raise KeyError(login)
+        return entries[login]
+
+    monkeypatch.setattr(pwd, "getpwnam", getpwnam)
+    assert inspect.user_of_unit(f"{account}-singleuser.service") == name
+    assert inspect.user_of_unit("jupyter-bob-singleuser.service") == "bob"

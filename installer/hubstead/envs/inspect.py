@@ -6,7 +6,7 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..usernames import UNIX_PREFIX
+from ..usernames import ACCOUNT_COMMENT as HUB_USER_COMMENT, UNIX_PREFIX
 from . import store
 
 
@@ -113,5 +113,16 @@ def builds_in_show(text, directory):
 
 
 def user_of_unit(unit):
-    """jupyter-NAME-singleuser.service -> NAME (hubconfig's unit_name_template)."""
-    return unit.removesuffix(".service").removesuffix("-singleuser").removeprefix(UNIX_PREFIX)
+    """ACCOUNT-singleuser.service -> the hub user whose server it is: the name its unix
+    account's comment records (an account derived from a long or e-mail-like name,
+    usernames.unix_name), else NAME of jupyter-NAME (hubconfig's unit_name_template)."""
+    import pwd
+
+    account = unit.removesuffix(".service").removesuffix("-singleuser")
+    try:
+        comment = pwd.getpwnam(account).pw_gecos
+    except KeyError:
+        comment = ""
+    if comment.startswith(HUB_USER_COMMENT):
+        return comment[len(HUB_USER_COMMENT):]
+    return account.removeprefix(UNIX_PREFIX)

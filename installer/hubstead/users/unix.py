@@ -13,7 +13,7 @@ import re
 import subprocess
 
 from ..errors import HubsteadError
-from ..usernames import UNIX_PREFIX, login_name_problem, unix_name
+from ..usernames import ACCOUNT_COMMENT, UNIX_PREFIX, login_name_problem, unix_name
 
 ADMIN_GROUP = "jupyterhub-admins"
 # Every hub user's account, as in TLJH (sites grant their learners things through it).
@@ -33,15 +33,15 @@ def ensure_unix_user(name):
         raise UserError(f"{name!r}: {problem}")
     account = unix_name(name)
     # ':' and ',' separate passwd's fields; the comment names the hub user who owns the account.
-    comment = "Hubstead user " + re.sub(r"[:,\n]", "_", name)
+    comment = ACCOUNT_COMMENT + re.sub(r"[:,\n]", "_", name)
     try:
         entry = pwd.getpwnam(account)
     except KeyError:
         pass
     else:
-        if entry.pw_gecos.startswith("Hubstead user ") and entry.pw_gecos != comment:
+        if entry.pw_gecos.startswith(ACCOUNT_COMMENT) and entry.pw_gecos != comment:
             raise UserError(f"{name!r}: its unix account would be {account}, which belongs to "
-                            f"{entry.pw_gecos.removeprefix('Hubstead user ')!r}; the two names cannot both "
+                            f"{entry.pw_gecos.removeprefix(ACCOUNT_COMMENT)!r}; the two names cannot both "
                             "have servers here (rename or remove one)")
         return entry
     subprocess.run(
