@@ -204,4 +204,4 @@ def test_repository(hub, case, built_here, request):
     launched = session.launch(session.open(f"v2/gh/owner/{name}/main"))
     session.pull(launched.redirect)
     status, shown = run_in_terminal(user, f"cd ~/{name} && ./verify", timeout=300)
-    assert status == 0, f"{case}: verify exited {status}:\n{shown[-4000:]}"
+    assert status == 0, f"{case}: verify exited {status}:\n{shown[:1500]}\n...\n{shown[-2500:]}"
