@@ -4,8 +4,9 @@ hubstead's rules on top, whichever class auth.type names:
 - admins' locks: a locked user cannot log in and their sessions end at the next auth
   refresh; admin is the hub DB's flag (as for NativeAuthenticator);
 - auth.group_map: the provider's groups (LDAP groups, an OAuth groups claim) put people
-  in hub groups at each login (JupyterHub's manage_groups); hub groups the map does not
-  name are left as they are, so a hub moved from native keeps its course groups;
+  in hub groups at each login (JupyterHub's manage_groups), once the login is allowed
+  (allowed_groups match the provider's groups); hub groups the map does not name are
+  left as they are, so a hub moved from native keeps its course groups;
 - a login server that cannot be reached says so on the login page, instead of an
   error page, and the hub keeps running.
 """
@@ -39,10 +40,14 @@ class HubsteadRules:
             if handler is not None:
                 handler.hubstead_login_error = UNREACHABLE.format(server=server)
             return None
-        if model and self.group_map:
-            model = model if isinstance(model, dict) else {"name": model}
-            model["groups"] = self.mapped_groups(handler, model)
         return model
+
+    async def run_post_auth_hook(self, handler, auth_model):
+        # After check_allowed: OAuthenticator's allowed_groups match the provider's groups,
+        # so hub groups replace them only once the login is allowed.
+        if self.group_map:
+            auth_model["groups"] = self.mapped_groups(handler, auth_model)
+        return await super().run_post_auth_hook(handler, auth_model)
 
     def unreachable_server(self, error):
         """The server a connection error is about (LDAP: ldap3's socket errors), else None."""
