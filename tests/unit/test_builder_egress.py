@@ -156,3 +156,34 @@ def test_behind_a_site_proxy_a_name_of_this_machine_is_still_refused(monkeypatch
     assert policy.check("hubstead-no-such-host.invalid", 443, via_proxy=True) is None
     with pytest.raises(egress.Refused, match="does not resolve"):
         policy.check("hubstead-no-such-host.invalid", 443)
+
+
+def test_a_temporary_resolver_failure_is_tried_again_not_refused(monkeypatch):
+    """npm does not retry a refused CONNECT, so a resolver hiccup must not refuse the name."""
+    import socket
+
+    from hubstead.builder import egress
+
+    calls = []
+
+    def flaky(host, port, type=0):
+        calls.append(host)
+        if len(calls) < 3:
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("104.16.0.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", flaky)
+    monkeypatch.setattr(egress, "RESOLVE_RETRY_DELAY", 0)
+    assert egress._resolve("registry.npmjs.org", 443)[0][4][0] == "104.16.0.1"
+    assert len(calls) == 3
+
+    def unknown(host, port, type=0):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    try:
+        egress._resolve("no-such.example", 443)
+    except socket.gaierror as error:
+        assert error.errno == socket.EAI_NONAME
+    else:
+        raise AssertionError("an unknown name is not retried into success")

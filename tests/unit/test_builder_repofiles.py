@@ -221,7 +221,7 @@ def test_postbuild_or_start_without_an_environment_file(tmp_path):
 def test_environment_yaml_is_read_like_environment_yml(tmp_path):
     found = read_repo(repo(tmp_path, {"environment.yaml": "dependencies: [python=3.12]\n", "requirements.txt": "x\n"}))
     assert (found.kind, found.spec_file, found.spec_name) == ("conda", found.root / "environment.yaml",
-                                                              "environment.yml")
+                                                              "environment.yaml")
     assert found.ignored == ("requirements.txt: environment.yaml takes precedence (as in repo2docker)",)
 
 

@@ -32,6 +32,21 @@ import urllib.parse
 PORT_INSIDE = 3128  # the worker's relay in the sandbox's own network namespace
 HEADER_LIMIT = 64 * 1024
 IDLE_TIMEOUT = 300  # seconds a tunnel may stay silent
+RESOLVE_ATTEMPTS = 4  # a name that fails to resolve temporarily is tried again, 1+2+3 s apart
+RESOLVE_RETRY_DELAY = 1.0
+
+
+def _resolve(host, port, attempts=RESOLVE_ATTEMPTS):
+    """getaddrinfo, tried again after a temporary failure (EAI_AGAIN: the resolver did not
+    answer in time): refusing then would fail a build for a hiccup, and npm, for one, does
+    not retry a refused CONNECT."""
+    for attempt in range(attempts):
+        try:
+            return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as error:
+            if error.errno != socket.EAI_AGAIN or attempt == attempts - 1:
+                raise
+            time.sleep(RESOLVE_RETRY_DELAY * (attempt + 1))
 
 
 class Refused(Exception):
@@ -83,8 +98,7 @@ class Policy:
         else:
             try:
                 addresses = sorted({ipaddress.ip_address(info[4][0].split("%")[0])
-                                    for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)},
-                                   key=lambda address: address.version)
+                                    for info in _resolve(host, port)}, key=lambda address: address.version)
             except (OSError, UnicodeError) as error:
                 if via_proxy:
                     return None

@@ -96,7 +96,9 @@ class RepoConfig:
 
     @property
     def spec_name(self):
-        return "environment.yml" if self.kind == "conda" else "requirements.txt"
+        """The name of the spec the worker reads, which its messages show: the
+        repository's own environment file name, or requirements.txt."""
+        return self.spec_file.name if self.kind == "conda" else "requirements.txt"
 
     @property
     def depends_on_content(self):
