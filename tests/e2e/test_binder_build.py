@@ -39,7 +39,8 @@ REPOS = {
     "failing-postbuild": {"requirements.txt": TINY_PACKAGE + "\n",
                           "postBuild": "#!/bin/bash\necho 'about to fail on purpose'\nexit 3\n"},
     "broken-requirements": {"requirements.txt": "hubstead-no-such-package-anywhere==9.9\n"},
-    "r-project": {"install.R": "install.packages('ggplot2')\n"},
+    # install.R from Debian works (test_binder_r.py); R code that needs CRAN is refused.
+    "r-project": {"install.R": "remotes::install_github('someone/package')\n"},
     "broken-yml": {"environment.yml": "dependencies: [python=3.11\n"},
     "slow": {"requirements.txt": TINY_PACKAGE + "\n", "postBuild": "#!/bin/bash\necho sleeping\nsleep 600\n"},
     "conda-course": {"environment.yml": "channels: [conda-forge]\ndependencies:\n  - python=3.11\n"
@@ -113,7 +114,7 @@ def test_build_prints_a_launch_link_and_makes_an_environment(hub, course):
 def test_binder_directory_wins_and_postbuild_runs_sandboxed(hub, course):
     record, _ = course
     log = hubstead(hub, "build", "logs", str(record["id"])).stdout
-    assert "found binder/requirements.txt" in log and "found binder/postBuild" in log
+    assert "read binder/requirements.txt: " in log and "read binder/postBuild: " in log
     assert "postBuild runs as hubstead-builder" in log
     assert "postBuild sees its environment: /opt/hubstead/envs/" in log
     assert "WROTE INTO" not in log
@@ -157,7 +158,7 @@ def test_the_requirements_fixture_builds_with_a_python_fallback_note(hub):
     record = latest(hub, "requirements")
     assert record["state"] == "succeeded", done.stdout + done.stderr
     log = hubstead(hub, "build", "logs", str(record["id"])).stdout
-    assert "runtime.txt asks for Python 3.10" in log
+    assert "the repository asks for Python 3.10" in log
     assert "building with this machine's Python 3.11 instead of 3.10" in log
     python = f"/opt/hubstead/envs/{record['env']}/{record['build']}/bin/python"
     imported = hub.container.run([python, "-c", "import seaborn, scipy, pandas; print(seaborn.__version__)"])
@@ -222,7 +223,8 @@ def test_apt_txt_is_refused_when_apt_is_off(hub):
     ("gh/owner/no-such-repo/main", "repository http://127.0.0.1:{port}/owner/no-such-repo not found"),
     ("gh/owner/course/no-such-branch", "no branch, tag or commit 'no-such-branch'"),
     ("http://127.0.0.1:9/owner/x.git", "cannot reach 127.0.0.1:9"),
-    ("gh/owner/r-project/main", "install.R (R) are not supported yet"),
+    ("gh/owner/r-project/main", "install.R line 1: \"remotes::install_github('someone/package')\": only "
+                                "install.packages() of packages Debian ships can be built here"),
 ])
 def test_refused_before_building(hub, git_server, spec, says):
     before = len(build_list(hub))

@@ -136,14 +136,38 @@ def env_names(hub):
     return {item["name"] for item in json.loads(hubstead(hub, "env", "list", "--json").stdout)}
 
 
-@pytest.fixture
-def built_here(hub):
-    """Removes the environments one test built (the shared container's disk is small)."""
+# Builds that verify run BUILD_AHEAD at a time ahead of the test that needs them (the
+# next ones in CASES' order, `hubstead build --detach`), so downloads and installs of the
+# next repositories overlap this one's launch and verify; the test's own `hubstead build`
+# then follows the shared build to its end. Local-channel cases change envs.channel_alias
+# and are built only by their own test.
+BUILD_AHEAD = 2
+
+
+def builds_ahead_of(case):
+    later = list(CASES)[list(CASES).index(case) + 1:]
+    return [other for other in later if CASES[other] == VERIFIES][:BUILD_AHEAD]
+
+
+@pytest.fixture(scope="module")
+def module_envs(hub):
+    """The environments there were before this module, which its tests never remove;
+    whatever else is left at the end (a build made ahead for a test that did not run) goes."""
     before = env_names(hub)
-    yield
+    yield before
     for name in sorted(env_names(hub) - before):
         hubstead(hub, "env", "remove", name, "--yes", check=False)
-    hub.container.run("rm -rf /var/cache/hubstead/builder/*")
+
+
+@pytest.fixture
+def built_here(hub, module_envs, case):
+    """Removes the environment this test's repository was built into (the shared
+    container's disk is small), leaving builds made ahead for later tests."""
+    yield
+    records = json.loads(hubstead(hub, "build", "list", "--json", "--limit", "200").stdout)
+    for record in records:
+        if record["repo"].endswith(f"/owner/{repo_name(case)}") and record["env"] not in module_envs:
+            hubstead(hub, "env", "remove", record["env"], "--yes", check=False)
 
 
 @pytest.fixture
@@ -182,6 +206,9 @@ def test_repository(hub, case, built_here, request):
     settings = expected[2] if isinstance(expected, tuple) else {}
     for key, value in settings.items():
         hubstead(hub, "config", "set", key, value)
+    if expected == VERIFIES:
+        for other in builds_ahead_of(case):
+            hubstead(hub, "build", f"gh/owner/{repo_name(other)}/main", "--detach", check=False)
     started = time.monotonic()
     try:
         done = hubstead(hub, "build", f"gh/owner/{name}/main", check=False, timeout=900)
