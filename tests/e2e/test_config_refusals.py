@@ -3,6 +3,7 @@ is refused with one line, and nothing changes: not the file, not the running hub
 (issue 17, item 10). Each test puts the file back as it found it."""
 
 import pytest
+import yaml
 
 from tests.harness.hub import http_status
 from tests.harness.hubcli import hubstead
@@ -71,5 +72,9 @@ def test_default_env_naming_no_environment_is_refused(installed_hub, config_kept
     assert_refused(result, "user_environment.default_env", "no environment 'nosuch'", "hubstead env list")
     assert hub.container.read_file(CONFIG) == original
     # A file edited by hand is caught by validate and by reload, before anything changes.
-    hub.container.write_file(CONFIG, original + "user_environment:\n  default_env: nosuch\n")
+    # The key is set in the parsed file, not appended: an earlier test may have left a
+    # user_environment section in it (a second one would be a YAML error instead).
+    edited = yaml.safe_load(original) or {}
+    edited.setdefault("user_environment", {})["default_env"] = "nosuch"
+    hub.container.write_file(CONFIG, yaml.safe_dump(edited))
     assert_refused(hubstead(hub, "config", "validate", check=False), "no environment 'nosuch'")
