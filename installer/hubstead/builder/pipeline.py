@@ -71,8 +71,9 @@ def plan(repo_url, ref="HEAD", name=None, settings=None):
     with tempfile.TemporaryDirectory(prefix="hubstead-plan-") as scratch:
         checkout = fetch.fetch(repo_url, ref or "HEAD", Path(scratch) / "src")
         config = repofiles.read_repo(checkout.directory)
-    if config.apt_packages and not binder["apt"]["enabled"]:
-        raise BuilderError("this repository's apt.txt asks for Debian packages, and this hub does not install "
+    if (config.apt_packages or config.r_packages is not None) and not binder["apt"]["enabled"]:
+        asking = "apt.txt" if config.apt_packages else "install.R (R from Debian)"
+        raise BuilderError(f"this repository's {asking} asks for Debian packages, and this hub does not install "
                            "them (binder.apt.enabled is false)")
     notes = ()
     if config.kind == "none":

@@ -67,7 +67,7 @@ def build(record, settings):
     if config.kind != "none":
         ensure_node()
     if config.r_packages is not None:
-        install_r(config)
+        install_r(config, settings)
     if config.kind == "none":
         log(f"no environment to build: the {record.env!r} environment serves this repository")
         return None
@@ -170,11 +170,16 @@ def ensure_node():
     _apt_get(NODE_PACKAGES, "installing nodejs and npm")
 
 
-def install_r(config):
+def install_r(config, settings):
     """Debian's R, IRkernel and the r-cran-* packages install.R names (builder.rpackages):
-    all of them must exist in Debian, and R must be the version runtime.txt asks for."""
+    all of them must exist in Debian, and R must be the version runtime.txt asks for.
+    They are Debian packages a repository asks for, as apt.txt's: binder.apt.enabled
+    false refuses them too."""
     from .rpackages import debian_packages
 
+    if not settings["binder"]["apt"]["enabled"]:
+        raise BuilderError("install.R is built from Debian's packages, and this hub does not install Debian "
+                           "packages for builds (binder.apt.enabled is false)")
     packages = debian_packages(config.r_packages)
     missing = [name for name in packages if not _apt_candidate(name)]
     if missing:
