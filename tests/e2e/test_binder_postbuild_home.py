@@ -14,12 +14,9 @@ Repositories are served by git's smart HTTP on 127.0.0.1 (the container shares i
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.harness.gitserver import GitHTTPServer, make_repo, publish
-from tests.harness.hubcli import hubstead, new_user
+from tests.harness.hubcli import hubstead, new_user, serving_repositories
 from tests.harness.launchclient import LaunchSession
 from tests.harness.terminal import run_in_terminal
 
@@ -45,17 +42,8 @@ LINK = "v2/gh/owner/home-course/main"
 
 @pytest.fixture(scope="module")
 def hub(installed_hub, tmp_path_factory):
-    root, work = tmp_path_factory.mktemp("served"), tmp_path_factory.mktemp("work")
-    make_repo(work / "home-course", FILES)
-    publish(work / "home-course", root, "owner/home-course")
-    with GitHTTPServer(root) as server:
-        hubstead(installed_hub, "config", "set", "binder.providers.gh.url", server.url)
-        before = {item["name"] for item in json.loads(hubstead(installed_hub, "env", "list", "--json").stdout)}
+    with serving_repositories(installed_hub, tmp_path_factory, {"home-course": FILES}, users=["hana"]):
         yield installed_hub
-        hubstead(installed_hub, "user", "remove", "hana", "--purge", "--yes", check=False)
-        for item in json.loads(hubstead(installed_hub, "env", "list", "--json").stdout):
-            if item["name"] not in before:
-                hubstead(installed_hub, "env", "remove", item["name"], "--yes", check=False)
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,9 @@ test_repo2docker_repos.py. Served by git's smart HTTP on 127.0.0.1.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.harness.gitserver import GitHTTPServer, make_repo, publish
-from tests.harness.hubcli import hubstead, new_user
+from tests.harness.hubcli import hubstead, new_user, serving_repositories
 from tests.harness.launchclient import LaunchSession
 from tests.harness.terminal import run_in_terminal
 
@@ -31,18 +28,9 @@ LINK = "v2/gh/owner/r-course/main"
 
 @pytest.fixture(scope="module")
 def hub(installed_hub, tmp_path_factory):
-    root, work = tmp_path_factory.mktemp("served"), tmp_path_factory.mktemp("work")
-    for name, files in (("r-course", FILES), ("r-github", GITHUB_ONLY)):
-        make_repo(work / name, files)
-        publish(work / name, root, f"owner/{name}")
-    with GitHTTPServer(root) as server:
-        hubstead(installed_hub, "config", "set", "binder.providers.gh.url", server.url)
-        before = {item["name"] for item in json.loads(hubstead(installed_hub, "env", "list", "--json").stdout)}
+    repositories = {"r-course": FILES, "r-github": GITHUB_ONLY}
+    with serving_repositories(installed_hub, tmp_path_factory, repositories, users=["rosa"]):
         yield installed_hub
-        hubstead(installed_hub, "user", "remove", "rosa", "--purge", "--yes", check=False)
-        for item in json.loads(hubstead(installed_hub, "env", "list", "--json").stdout):
-            if item["name"] not in before:
-                hubstead(installed_hub, "env", "remove", item["name"], "--yes", check=False)
 
 
 @pytest.fixture(scope="module")

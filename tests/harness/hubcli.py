@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 
@@ -47,3 +48,30 @@ def run_in_process(*args, env=None, input=None):
         except SystemExit as done:
             code = done.code
     return Run(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+@contextlib.contextmanager
+def serving_repositories(hub, tmp_path_factory, repositories, users=()):
+    """The hub's `gh` provider pointed at a git server on this machine serving
+    `repositories` ({NAME: {path: content}} as gh/owner/NAME); on leaving, `users` and
+    the environments built meanwhile are removed (the shared container's disk is small)."""
+    from .gitserver import GitHTTPServer, make_repo, publish
+
+    root, work = tmp_path_factory.mktemp("served"), tmp_path_factory.mktemp("work")
+    for name, files in repositories.items():
+        make_repo(work / name, files)
+        publish(work / name, root, f"owner/{name}")
+    with GitHTTPServer(root) as server:
+        hubstead(hub, "config", "set", "binder.providers.gh.url", server.url)
+        before = environment_names(hub)
+        try:
+            yield server
+        finally:
+            for user in users:
+                hubstead(hub, "user", "remove", user, "--purge", "--yes", check=False)
+            for name in sorted(environment_names(hub) - before):
+                hubstead(hub, "env", "remove", name, "--yes", check=False)
+
+
+def environment_names(hub):
+    return {item["name"] for item in json.loads(hubstead(hub, "env", "list", "--json").stdout)}
