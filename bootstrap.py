@@ -277,9 +277,29 @@ def install_apt_packages(env, log_file):
     return "installed " + " ".join(missing)
 
 
+def venv_python(prefix):
+    """(major, minor) of the Python the venv at PREFIX was made with, from pyvenv.cfg."""
+    try:
+        with open(os.path.join(prefix, "pyvenv.cfg"), encoding="utf-8") as config:
+            lines = config.read().splitlines()
+    except OSError:
+        return None
+    values = {key.strip(): value.strip() for key, _, value in (line.partition("=") for line in lines)}
+    parts = (values.get("version_info") or values.get("version") or "").split(".")
+    return (int(parts[0]), int(parts[1])) if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() else None
+
+
 def ensure_hub_venv(source_dir, env, log_file):
     """Build or upgrade the hub venv from the hashed locks."""
     python = os.path.join(HUB_PREFIX, "bin", "python")
+    made_with = venv_python(HUB_PREFIX)
+    if made_with and made_with != tuple(sys.version_info[:2]):
+        # A Debian release upgrade changed python3 (12 -> 13: 3.11 -> 3.13); the venv's
+        # packages are for the old one. The venv holds only packages from the locks.
+        log(f"The hub venv was made with Python {made_with[0]}.{made_with[1]}; this machine's is "
+            f"{sys.version_info[0]}.{sys.version_info[1]}: building it again.")
+        if os.path.exists(os.path.join(HUB_PREFIX, VENV_MARKER)):
+            os.remove(os.path.join(HUB_PREFIX, VENV_MARKER))
     if not os.path.exists(os.path.join(HUB_PREFIX, VENV_MARKER)):
         # No marker: new, or a run was interrupted while creating it; start clean.
         run([sys.executable, "-m", "venv", "--clear", HUB_PREFIX], env, log_file, "Creating the hub venv")

@@ -21,7 +21,7 @@ from tests.harness.fixtures import (base_rootfs, fresh_container, installed_hub,
 # Directory under tests/ -> marker applied to every test in it, so `-m "not e2e"` works
 # without each test module repeating the marker.
 DIRECTORY_MARKERS = {"unit": "unit", "integration": "integration", "e2e": "e2e",
-                     "browser": "browser"}
+                     "browser": "browser", "vm": "vm"}
 
 
 def require(condition: bool, what: str, how: str = "") -> None:

@@ -32,6 +32,8 @@ class HubAPIError(HubsteadError):
 
 
 def read_token(state_dir=None):
+    """hubstead's own API token for the hub (written at install, root-only); a
+    HubUnavailable saying what to do when it is missing or unreadable."""
     path = (state_dir or paths.STATE_DIR) / TOKEN_FILE
     try:
         return path.read_text().strip()
@@ -52,6 +54,8 @@ class Hub:
 
     @classmethod
     def from_config(cls, settings=None):
+        """A session with this machine's hub: its port and base URL from the config
+        (default: the current one), the token from the state directory."""
         from . import config
 
         settings = settings or config.current()
@@ -63,6 +67,9 @@ class Hub:
         return f"http://127.0.0.1:{self.port}{self.base_url}hub/api"
 
     def request(self, method, path, json=None, ok=(200, 201, 202, 204), params=None):
+        """The decoded JSON answer (None when empty) to METHOD on PATH under the API. A
+        hub that does not answer is a HubUnavailable; a status outside OK a HubAPIError
+        with the hub's own message. Never through a proxy: the hub is on loopback."""
         import requests
 
         url = f"{self.base}/{path.lstrip('/')}"
@@ -94,9 +101,11 @@ class Hub:
     # -- the resources hubstead uses -------------------------------------------------
 
     def users(self):
+        """Every user model the hub has, all pages of them."""
         return self.paginated("users")
 
     def user(self, name):
+        """NAME's user model, or None when the hub has no such user."""
         try:
             return self.get(f"users/{quote(name)}")
         except HubAPIError as error:
@@ -108,6 +117,8 @@ class Hub:
         return self.paginated("groups")
 
     def paginated(self, path, params=None):
+        """Every item of a list endpoint, asked for 200 at a time (the hub's own page
+        size limit), whether the hub answers a list or a page with items."""
         items, offset = [], 0
         while True:
             page = self.get(path, params={**(params or {}), "offset": offset, "limit": 200})

@@ -14,13 +14,6 @@ from . import https, install_extras, paths
 from .errors import HubsteadError
 from .usernames import username_problem
 
-CONFIG_HEADER = """\
-# Hubstead's configuration. Change it with `hubstead config set KEY VALUE`
-# (or edit it and run `hubstead install` again). Every key is documented in
-# docs/reference/config.md.
-"""
-
-
 class InstallError(HubsteadError):
     """Expected install failure; the message says what to do."""
 
@@ -67,7 +60,13 @@ def desired_config(current, options):
 
 
 def role_variables(settings, config_path):
-    """The Ansible variables for the roles, from the effective settings."""
+    """The Ansible variables for the roles, from the effective settings. Names the
+    Python code defines too (the unix groups, the builder's account) come from there, so
+    the roles' defaults only document them."""
+    from .builder import sandbox
+    from .hub import serverunit
+    from .users import unix
+
     https_on = settings["https"]["enabled"]
     proxy_port = settings["internal"]["proxy_port"] if https_on else settings["http"]["port"]
     return {
@@ -89,6 +88,13 @@ def role_variables(settings, config_path):
         "hubstead_https_tls_dir": https.TLS_DIR,
         "hubstead_https_tls_files": https.tls_files(settings),
         "hubstead_network_environment": paths.network_environment(),
+        "hubstead_backup_schedule": settings["backup"]["schedule"],
+        "hubstead_course_dir": settings["shared"]["course"],
+        "hubstead_admin_group": unix.ADMIN_GROUP,
+        "hubstead_user_group": unix.USER_GROUP,
+        "hubstead_builder_user": sandbox.BUILDER_USER,
+        "hubstead_builder_home": str(sandbox.BUILDER_HOME),
+        "hubstead_servers_slice": serverunit.SERVERS_SLICE,
     }
 
 
@@ -116,7 +122,7 @@ def run_install(options, check=False, console=None):
     if check:
         config_changed = bool(config_differences)
     else:
-        config_changed = hubstead_config.save(options.config_path, desired, header=CONFIG_HEADER)
+        config_changed = hubstead_config.save(options.config_path, desired, header=hubstead_config.CONFIG_HEADER)
     if not check:
         install_extras.stop_progress_page(options.progress_page_pid, console)
     variables = role_variables(settings, options.config_path)

@@ -152,7 +152,25 @@ def after_apply(settings, admin_passwords, manager, requirements_url, console):
                                  f"(added: {', '.join(extra_user)}).")
     if hook:
         hook.tljh_post_install()
+    outcome.changes += rebuild_for_new_python(outcome, console)
     return outcome
+
+
+def rebuild_for_new_python(outcome, console):
+    """After a Debian release upgrade: environments built on the old Python are built
+    again from their locks (envs/python_change.py); returns how many were."""
+    from .envs import python_change
+
+    say = console.print if console is not None else (lambda message: None)
+    results = python_change.rebuild_outdated(report=lambda message: say(f"  {message}"))
+    rebuilt = 0
+    for name, result in results.items():
+        if result.startswith(("not rebuilt", "built from a repository")):
+            outcome.notes.append(f"environment {name}: {result}")
+        else:
+            rebuilt += 1
+            outcome.notes.append(f"environment {name} was built again for this machine's Python (build {result}).")
+    return rebuilt
 
 
 def set_admin_passwords(settings, admin_passwords):

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from . import config as hubstead_config
-from . import paths
+from . import paths, sizing
 from .diskspace import fullness, mount_point, size, used_percent
 from .logs import server_unit
 
@@ -299,11 +299,12 @@ def hub_problem(error, api):
 
 def collect_status(settings, *, show=systemctl_show, hub=None, hub_db=None, url_for=None,
                    disk_paths=DISK_PATHS, disk_usage=shutil.disk_usage, versions=collect_versions,
-                   now=None):
+                   now=None, memory=None):
     """The machine's and the hub's state as a plain dict (keys: docs/admin.md).
 
     show(units, properties) reads systemd; hub (default: the hub API from settings)
-    needs only `.users()`; hub_db is the hub's SQLite DB; url_for(settings) is the public URL.
+    needs only `.users()`; hub_db is the hub's SQLite DB; url_for(settings) is the public URL;
+    memory is the machine's RAM in bytes (default: this machine's), for the limits' warning.
     """
     problems = []
     now = now or datetime.now(timezone.utc)
@@ -342,6 +343,8 @@ def collect_status(settings, *, show=systemctl_show, hub=None, hub_db=None, url_
         users.update(user_counts(models, now))
         servers, server_problems = server_reports(models, show)
         problems += server_problems
+        too_little_memory = sizing.memory_problem(settings.get("limits", {}), users["total"], memory)
+        problems += [too_little_memory] if too_little_memory else []
     try:
         users["pending"] = pending_signups(hub_db or paths.STATE_DIR / "jupyterhub.sqlite")
     except (sqlite3.Error, OSError) as error:

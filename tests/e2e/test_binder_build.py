@@ -70,6 +70,7 @@ def hub(installed_hub, git_server):
     before = env_names(installed_hub)
     yield installed_hub
     free_what_this_module_built(installed_hub, before)
+    hubstead(installed_hub, "config", "unset", "binder.providers.gh.url")
 
 
 def free_what_this_module_built(hub, before):
@@ -173,6 +174,8 @@ def local_conda_channel(hub):
         hub.container.run(["python3", "/src/tests/harness/conda_channel.py", "/srv/conda/conda-forge",
                            "--python", "/usr/bin/python3", "--indexer", "stdlib"], timeout=600)
     hubstead(hub, "config", "set", "envs.channel_alias", "file:///srv/conda/")
+    yield
+    hubstead(hub, "config", "unset", "envs.channel_alias")
 
 
 def test_environment_yml_builds_with_conda_packages_in_the_sandbox(hub, local_conda_channel):

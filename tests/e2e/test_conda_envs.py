@@ -37,10 +37,13 @@ def conda_env(installed_hub):
                        "--python", "/usr/bin/python3", "--indexer", "stdlib"], timeout=600)
     hubstead(hub, "config", "set", "envs.channel_alias", "file:///srv/conda/")
     hub.container.write_file("/root/environment.yml", SPEC)
-    created = hubstead(hub, "env", "create", "course", "--file", "/root/environment.yml",
-                       "--description", "conda course environment")
-    assert "Created course" in created.stdout
-    return "course"
+    try:
+        created = hubstead(hub, "env", "create", "course", "--file", "/root/environment.yml",
+                           "--description", "conda course environment")
+        assert "Created course" in created.stdout
+        yield "course"
+    finally:
+        hubstead(hub, "config", "unset", "envs.channel_alias")
 
 
 @pytest.fixture(scope="module")

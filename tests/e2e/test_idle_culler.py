@@ -31,11 +31,11 @@ def culling_users(installed_hub):
                        ("services.cull.every", str(EVERY))):
         hubstead(hub, "config", "set", key, value)
     try:
-        hubstead(hub, "config", "reload")
+        hubstead(hub, "config", "reload", "hub")  # services.* restart the hub only
         yield hub
     finally:
         hub.container.write_file(CONFIG, original, mode=0o644)
-        hubstead(hub, "config", "reload")
+        hubstead(hub, "config", "reload", "hub")  # services.* restart the hub only
         hubstead(hub, "user", "remove", LEARNER, "--purge", "--yes", check=False)
 
 

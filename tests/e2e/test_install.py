@@ -30,13 +30,9 @@ def alice(installed_hub):
 
 
 @pytest.fixture(scope="module")
-def bob_signup(installed_hub):
-    user = HubUser(installed_hub.url)
-    return user, user.signup("bob", BOB_PASSWORD)
-
-
-@pytest.fixture(scope="module")
-def bob(installed_hub, alice, bob_signup):
+def bob(installed_hub, alice):
+    """bob, signed up and approved by alice (the approval itself is tested with beth)."""
+    HubUser(installed_hub.url).signup("bob", BOB_PASSWORD)
     alice.authorize("bob")
     # A browser of its own: bob's sign-up session may be logged in already, and the
     # login page of a logged-in user starts the server.
@@ -61,15 +57,16 @@ def test_admin_named_at_install_is_an_admin_at_once(alice):
     assert alice.user_model()["admin"] is True
 
 
-def test_new_user_waits_for_approval_then_logs_in(installed_hub, alice, bob_signup):
-    user, result = bob_signup
+def test_new_user_waits_for_approval_then_logs_in(installed_hub, alice):
+    user = HubUser(installed_hub.url)
+    result = user.signup("beth", BOB_PASSWORD)
     assert result.outcome == "pending", result
     with pytest.raises(LoginFailed):
-        HubUser(installed_hub.url).login("bob", BOB_PASSWORD)
-    assert "bob" in alice.pending_users()
-    alice.authorize("bob")
-    assert "bob" not in alice.pending_users()
-    user.login("bob", BOB_PASSWORD)
+        HubUser(installed_hub.url).login("beth", BOB_PASSWORD)
+    assert "beth" in alice.pending_users()
+    alice.authorize("beth")
+    assert "beth" not in alice.pending_users()
+    user.login("beth", BOB_PASSWORD)
     assert user.is_logged_in()
     assert user.user_model()["admin"] is False
 
@@ -112,6 +109,7 @@ def test_hub_restart_keeps_the_running_server(installed_hub, bob_server):
     container = installed_hub.container
     unit_pid = unit_property(container, "jupyter-bob-singleuser", "MainPID")
     cookie_secret = container.read_file("/var/lib/hubstead/jupyterhub_cookie_secret")
+    bob_server.run_code("open('notes.txt', 'w').write('kept')")
     container.run(["systemctl", "restart", "jupyterhub"])
     wait_for_http(f"{installed_hub.url}/hub/api", timeout=60)
     assert unit_property(container, "jupyter-bob-singleuser", "MainPID") == unit_pid
@@ -167,6 +165,7 @@ def test_rerunning_the_install_changes_nothing_and_keeps_everything(installed_hu
     container = installed_hub.container
     hub_pid = unit_property(container, "jupyterhub", "MainPID")
     server_pid = unit_property(container, "jupyter-bob-singleuser", "MainPID")
+    bob_server.run_code("open('notes.txt', 'w').write('kept')")
     started = time.monotonic()
     rerun = container.run(install_command(installed_hub.port, installed_hub.hub_port,
                                           installed_hub.proxy_api_port, installed_hub.web_port), timeout=600)

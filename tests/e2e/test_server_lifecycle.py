@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 LEARNER = "cycler"
 UNIT = f"jupyter-{LEARNER}-singleuser"
 OTHER_ENV = "cycler-alt"
-START_TIMEOUT = 150  # above the hub's own start_timeout (120 s): the hub gives up first
+START_TIMEOUT = 540  # above the hub's own start_timeout (hubconfig.SPAWN_TIMEOUT, 480 s): the hub gives up first
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,20 @@ def new_user(hub, name):
     return user
 
 
+def learner_with_work(hub, name, password, env, note, description):
+    """A learner NAME with PASSWORD, a PyPI environment ENV (pyfiglet) and, written from
+    her server in ENV, ~/notes.txt holding NOTE: what an upgrade must keep. Returns her
+    logged-in HubUser, her server still running."""
+    hubstead(hub, "user", "add", name, "--password-stdin", input=password + "\n")
+    hub.container.write_file(f"/root/{env}.txt", "pyfiglet\n")
+    hubstead(hub, "env", "create", env, "--file", f"/root/{env}.txt", "--description", description)
+    user = HubUser(hub.url)
+    user.login(name, password)
+    user.start_server({"environment": env}, timeout=180)
+    user.run_code(f"open('notes.txt', 'w').write({note!r})")
+    return user
+
+
 def current_build(hub, name):
     listed = json.loads(hubstead(hub, "env", "list", "--json").stdout)
     return next(item for item in listed if item["name"] == name)["current"]

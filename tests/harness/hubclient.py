@@ -358,12 +358,19 @@ class HubUser:
         return self.url(f"user/{self._name()}/{path.lstrip('/')}")
 
     def lab_answers(self) -> bool:
-        """Whether GET /user/NAME/lab ends in 200 with JupyterLab's page. Goes as the
-        browser does: the hub cookie buys the server's own cookie through the OAuth
-        redirects (hub authorize -> /user/NAME/oauth_callback), which requests follows."""
+        """Whether GET /user/NAME/lab ends in 200 with JupyterLab's page."""
+        return self.lab_problem() is None
+
+    def lab_problem(self) -> str | None:
+        """None when GET /user/NAME/lab ends in 200 with JupyterLab's page, else what it
+        ended in. Goes as the browser does: the hub cookie buys the server's own cookie
+        through the OAuth redirects (hub authorize -> /user/NAME/oauth_callback)."""
         page = self.http.get(self.server_url("lab"), timeout=self.request_timeout,
                              verify=self.verify)
-        return page.status_code == 200 and "JupyterLab" in page.text and "/lab" in page.url
+        if page.status_code == 200 and "JupyterLab" in page.text and "/lab" in page.url:
+            return None
+        hops = " -> ".join(f"{hop.status_code}" for hop in page.history)
+        return f"{hops + ' -> ' if hops else ''}{page.status_code} at {page.url}: {visible_text(page.text)[:160]}"
 
     def run_code(self, code: str, timeout: float = 60, kernel: str | None = None) -> str:
         """Run `code` in a fresh kernel (the server's default, or the kernelspec named

@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from hubstead.builder import BuilderError, fetch
-from hubstead.builder.launch import default_settings, parse_launch
+from hubstead.builder.links import default_settings, parse_launch
 from hubstead.builder.repofiles import read_repo
 from tests.conftest import require
 from tests.harness.gitserver import BINDER_FIXTURES, GitHTTPServer, commit_files, copy_tree, git, make_repo, publish
@@ -236,7 +236,7 @@ def test_a_learner_s_launch_of_an_unbuilt_repository_contacts_nothing(tmp_path, 
     be made to contact any URL a learner names. An admin's launch of the same link does
     contact it (and then plans a build; systemd-run is not reached here)."""
     from hubstead import paths
-    from hubstead.builder import launches, pipeline
+    from hubstead.builder import launch_flow, pipeline
     from hubstead.config.schema import defaults
 
     monkeypatch.setattr(paths, "STATE_DIR", tmp_path / "state")
@@ -247,8 +247,8 @@ def test_a_learner_s_launch_of_an_unbuilt_repository_contacts_nothing(tmp_path, 
     settings = defaults()
     settings["binder"]["providers"]["gh"]["url"] = served.url
     learner = {"name": "lena", "admin": False, "groups": []}
-    with pytest.raises(launches.LaunchRefused, match="ask your instructor") as refused:
-        launches.begin("gh/owner/lesson/main", "", learner, settings=settings)
+    with pytest.raises(launch_flow.LaunchRefused, match="ask your instructor") as refused:
+        launch_flow.begin("gh/owner/lesson/main", "", learner, settings=settings)
     assert refused.value.status == 403
     assert served.requests == []
     plan = pipeline.plan(served.repo_url("owner/lesson"), "main", settings=settings)  # what an admin's click does

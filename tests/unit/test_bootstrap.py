@@ -184,3 +184,33 @@ def test_main_as_non_root_exits_1_and_changes_nothing(monkeypatch, capsys, tmp_p
     monkeypatch.setattr(bootstrap, "install_apt_packages", lambda *a: pytest.fail("apt ran"))
     assert bootstrap.main(["--admin", "alice", "--from", str(REPO)]) == 1
     assert capsys.readouterr().err.strip() == "error: bootstrap.py must run as root: try `sudo python3 bootstrap.py ...`."
+
+
+def test_a_hub_venv_of_another_python_is_built_again(tmp_path, monkeypatch, capsys):
+    """After a Debian release upgrade (python3 3.11 -> 3.13) the venv is made anew; the
+    commands bootstrap would run are recorded instead of run (no venv is built here)."""
+    prefix = tmp_path / "hub"
+    prefix.mkdir()
+    (prefix / "pyvenv.cfg").write_text("home = /usr/bin\nversion_info = 3.9.18\n")
+    (prefix / bootstrap.VENV_MARKER).write_text("")
+    monkeypatch.setattr(bootstrap, "HUB_PREFIX", str(prefix))
+    commands = []
+    monkeypatch.setattr(bootstrap, "run", lambda command, env, log_file, what: commands.append(command))
+    bootstrap.ensure_hub_venv(str(REPO), {}, str(tmp_path / "log"))
+    assert commands[0][1:] == ["-m", "venv", "--clear", str(prefix)]
+    assert "made with Python 3.9" in capsys.readouterr().out
+
+
+def test_a_hub_venv_of_this_python_is_reused(tmp_path, monkeypatch):
+    import sys
+
+    prefix = tmp_path / "hub"
+    prefix.mkdir()
+    (prefix / "pyvenv.cfg").write_text(f"version = {sys.version_info[0]}.{sys.version_info[1]}.0\n")
+    (prefix / bootstrap.VENV_MARKER).write_text("")
+    monkeypatch.setattr(bootstrap, "HUB_PREFIX", str(prefix))
+    commands = []
+    monkeypatch.setattr(bootstrap, "run", lambda command, env, log_file, what: commands.append(command))
+    bootstrap.ensure_hub_venv(str(REPO), {}, str(tmp_path / "log"))
+    assert not [command for command in commands if "venv" in command]
+    assert bootstrap.venv_python(str(tmp_path / "none")) is None

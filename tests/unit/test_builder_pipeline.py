@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from hubstead import paths
-from hubstead.builder import BuilderError, pipeline, records
+from hubstead.builder import BuilderError, content, launch_flow, links, pipeline, records
 from hubstead.config.schema import defaults
 from hubstead.envs.store import name_problem
 
@@ -139,12 +139,12 @@ def test_environment_names_are_cut_at_a_word_boundary(url, slug):
     ("rstudio/", "rstudio/"),
 ])
 def test_landing_paths_follow_the_content_into_its_folder(landing, expected):
-    assert pipeline.rebase_landing(landing, "course") == expected
+    assert content.rebase_landing(landing, "course") == expected
 
 
 def test_content_url_pulls_the_branch_and_lands_in_its_folder():
     record, _ = add(repo="http://127.0.0.1:9/owner/course.git", ref="main")
-    url = urlsplit(pipeline.content_url(record, "bob", "lab/tree/index.ipynb"))
+    url = urlsplit(content.content_url(record, "bob", "lab/tree/index.ipynb"))
     assert url.path == "/user/bob/git-pull"
     query = parse_qs(url.query)
     assert query == {"repo": ["http://127.0.0.1:9/owner/course.git"], "branch": ["main"],
@@ -152,7 +152,7 @@ def test_content_url_pulls_the_branch_and_lands_in_its_folder():
     # For HEAD or a commit, nbgitpuller follows the default branch.
     for ref in ("HEAD", COMMIT, "abc1234"):
         record, _ = add(ref=ref, cache_key=ref)
-        assert "branch" not in parse_qs(urlsplit(pipeline.content_url(record, "bob")).query)
+        assert "branch" not in parse_qs(urlsplit(content.content_url(record, "bob")).query)
 
 
 def test_a_launch_link_finds_the_same_commit_built_under_another_name():
@@ -172,8 +172,8 @@ def test_a_launch_link_finds_the_same_commit_built_under_another_name():
 
 def test_the_landing_url_is_where_nbgitpullers_page_would_go():
     record, _ = add(repo="http://127.0.0.1:9/owner/course.git", ref="main")
-    pulled = parse_qs(urlsplit(pipeline.content_url(record, "bob b", "lab/tree/index.ipynb")).query)
-    assert pipeline.landing_url(record, "bob b", "lab/tree/index.ipynb") == (
+    pulled = parse_qs(urlsplit(content.content_url(record, "bob b", "lab/tree/index.ipynb")).query)
+    assert content.landing_url(record, "bob b", "lab/tree/index.ipynb") == (
         "/user/bob%20b/" + pulled["urlpath"][0])
 
 
@@ -196,16 +196,16 @@ def test_no_pull_while_starting_for_a_user_without_an_account():
 def test_who_may_build(who, user, allowed):
     settings = defaults()
     settings["binder"]["who_can_build"] = who
-    assert pipeline.may_build(user, settings) is allowed
+    assert launch_flow.may_build(user, settings) is allowed
 
 
 def test_launch_links_use_the_gh_form_for_the_gh_provider_and_git_otherwise():
     settings = defaults()
     settings["binder"]["providers"]["gh"]["url"] = "http://127.0.0.1:9000"
     record, _ = add(repo="http://127.0.0.1:9000/owner/course", ref="main")
-    assert pipeline.launch_link(record, settings).endswith("/v2/gh/owner/course/main")
+    assert links.launch_link(record, settings).endswith("/v2/gh/owner/course/main")
     other, _ = add(repo="https://git.example.org/group/sub/course.git", ref="v1", cache_key="k9")
-    assert pipeline.launch_link(other, settings).endswith(
+    assert links.launch_link(other, settings).endswith(
         "/v2/git/https%3A%2F%2Fgit.example.org%2Fgroup%2Fsub%2Fcourse.git/v1")
 
 
@@ -216,11 +216,11 @@ def test_same_server_compares_environment_and_build():
     second = records.update(second.id, state="succeeded", build="bnd-1")
     third, _ = add(cache_key="k3")
     third = records.update(third.id, state="succeeded", build="bnd-2")
-    running = pipeline.server_options(records.get(first.id))
-    assert pipeline.same_server(running, second)
-    assert not pipeline.same_server(running, third)
-    assert not pipeline.same_server({"environment": "default"}, second)
-    assert not pipeline.same_server(None, second)
+    running = launch_flow.server_options(records.get(first.id))
+    assert launch_flow.same_server(running, second)
+    assert not launch_flow.same_server(running, third)
+    assert not launch_flow.same_server({"environment": "default"}, second)
+    assert not launch_flow.same_server(None, second)
 
 
 def test_a_build_whose_unit_is_gone_stops_holding_its_cache_key(monkeypatch):

@@ -46,13 +46,31 @@ def test_valid_configs_pass(good):
     assert config.validate(good) == good
 
 
+def _schema_leaves(schema, where=()):
+    """(path, default) of every key the schema defines that holds a value, not a section."""
+    for key, sub in schema.get("properties", {}).items():
+        if sub.get("type") == "object" and "properties" in sub:
+            yield from _schema_leaves(sub, (*where, key))
+        else:
+            yield (*where, key), sub.get("default")
+
+
 def test_defaults_cover_every_key_and_are_valid():
     settings = config.effective({})
     config.validate(settings)
+    leaves = dict(_schema_leaves(SCHEMA))
+    assert len(leaves) > 40, "the walk found the schema's keys"
+    for path, default in leaves.items():
+        value = settings
+        for part in path:
+            assert isinstance(value, dict) and part in value, f"{'.'.join(path)} is missing from the defaults"
+            value = value[part]
+        assert value == default, f"{'.'.join(path)}: {value!r} is not the schema's default {default!r}"
+    # A few a TLJH operator relies on, spelled out.
     assert settings["http"]["port"] == 80
     assert settings["users"]["admin"] == []
     assert settings["auth"]["type"] == "native"
-    assert settings["limits"] == {"memory": None, "cpu": None}
+    assert settings["limits"]["memory"] is None and settings["limits"]["cpu"] is None
 
 
 def test_every_key_is_documented():
@@ -65,7 +83,8 @@ def test_every_key_is_documented():
 
 def test_effective_keeps_what_the_operator_set():
     settings = config.effective({"limits": {"memory": "2G"}})
-    assert settings["limits"] == {"memory": "2G", "cpu": None}
+    assert settings["limits"] == {"memory": "2G", "cpu": None, "disk": None, "tasks": 2048,
+                                  "memory_guarantee": None, "max_servers": None, "groups": {}}
 
 
 def test_set_add_and_get_are_pure():
@@ -149,7 +168,8 @@ def test_parse_value_follows_the_key_type(key, text, value):
 
 def test_parse_value_refuses_sections_lists_and_unknown_keys():
     with pytest.raises(config.ConfigError, match=r"^limits is a section, not a value; set one of its keys: "
-                                                 r"limits.memory, limits.cpu$"):
+                                                 r"limits.memory, limits.cpu, limits.disk, limits.tasks, limits.memory_guarantee, "
+                                                 r"limits.max_servers, limits.groups$"):
         config.parse_value("limits", "1G")
     with pytest.raises(config.ConfigError, match=r"^users.admin is a list"):
         config.parse_value("users.admin", "alice")
@@ -190,11 +210,12 @@ def test_keys_list_every_leaf_with_type_default_and_description():
     assert entries["user_environment.default_app"].choices == ("jupyterlab", "classic")
     assert all(entry.description for entry in entries.values())
     sections = [entry.name for entry in config.keys(sections=True) if entry.kind == "section"]
-    assert sections == ["users", "users.extra_user_groups", "auth", "auth.native", "http", "https", "https.letsencrypt", "https.tls",
+    assert sections == ["users", "users.extra_user_groups", "auth", "auth.native", "backup", "http", "https", "https.letsencrypt", "https.tls",
                         "services", "services.cull", "envs", "binder", "binder.providers",
                         "binder.providers.gh", "binder.providers.gl", "binder.apt", "internal", "limits",
-                        "user_environment"]
-    assert config.lookup("limits").default == {"memory": None, "cpu": None}
+                        "limits.groups", "limits.groups.<group>", "shared", "user_environment"]
+    assert config.lookup("limits").default == {"memory": None, "cpu": None, "disk": None, "tasks": 2048,
+                                                "memory_guarantee": None, "max_servers": None, "groups": {}}
 
 
 def test_format_value_reads_as_typed():
@@ -265,7 +286,7 @@ def test_https_and_culler_values_are_checked(bad, key):
 def test_culler_is_a_hub_service_with_only_its_scopes():
     from traitlets.config import Config
 
-    from hubstead import hubconfig
+    from hubstead.hub import hubconfig
 
     c = Config()
     settings = config.effective({"services": {"cull": {"timeout": 1200, "users": True}}})
@@ -286,7 +307,9 @@ def test_culler_is_a_hub_service_with_only_its_scopes():
 def test_the_web_service_is_started_by_the_hub_and_serves_v2_links(tmp_path, monkeypatch):
     from traitlets.config import Config
 
-    from hubstead import hubconfig, paths
+    from hubstead import paths
+
+    from hubstead.hub import hubconfig
 
     monkeypatch.setattr(paths, "STATE_DIR", tmp_path)
     (tmp_path / "hubstead-api-token").write_text("secret-token\n")

@@ -53,7 +53,7 @@ def test_set_stores_a_value_of_the_key_type_and_says_what_changed(cfg, path):
 
 @pytest.mark.parametrize("key, text, stored", [
     ("limits.memory", "1G", "1G"),
-    ("limits.memory", "512", "512"),
+    ("limits.memory", "536870912", "536870912"),
     ("limits.cpu", "0.5", 0.5),
     ("limits.cpu", "2", 2),
     ("auth.native.open_signup", "true", True),
@@ -104,6 +104,9 @@ def test_an_invalid_value_is_one_line_naming_the_key_and_the_file_is_unchanged(c
     assert sorted(p.name for p in path.parent.iterdir()) == ["config.yaml"]
 
 
+LIMITS_KEYS = "limits.memory, limits.cpu, limits.disk, limits.tasks, limits.memory_guarantee, limits.max_servers, limits.groups"
+
+
 @pytest.mark.parametrize("args", [
     ("set", "limit.memory", "1G"), ("get", "limit.memory"), ("unset", "limit.memory"),
     ("add-item", "limit.memory", "1G"), ("remove-item", "limit.memory", "1G"),
@@ -113,13 +116,14 @@ def test_an_unknown_key_names_the_nearest_known_keys(cfg, path, args):
     before = path.read_bytes()
     done = cfg(*args)
     assert done.code == 1
-    assert done.err == "error: unknown key limit.memory; nearest known keys: limits.memory\n"
+    assert done.err == ("error: unknown key limit.memory; nearest known keys: limits.memory, "
+                        "limits.groups.<group>.memory, limits.memory_guarantee\n")
     assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize("args, message", [
     (("set", "limits", "1G"),
-     "error: limits is a section, not a value; set one of its keys: limits.memory, limits.cpu\n"),
+     "error: limits is a section, not a value; set one of its keys: " + LIMITS_KEYS + "\n"),
     (("set", "users.admin", "bob"),
      "error: users.admin is a list; change it one item at a time with add-item and remove-item\n"),
     (("add-item", "http.port", "81"),
@@ -150,7 +154,8 @@ def test_get_prints_the_value_or_its_default(cfg, path):
     assert cfg("get", "limits.memory").out == "2G\n"
     assert cfg("get", "users.admin").out == "- alice\n"
     assert cfg("get", "users.banned").out == "[]\n"
-    assert cfg("get", "limits").out == "memory: 2G\ncpu: null\n"
+    assert cfg("get", "limits").out == ("memory: 2G\ncpu: null\ndisk: null\ntasks: 2048\n"
+                                         "memory_guarantee: null\nmax_servers: null\ngroups: {}\n")
     assert cfg("get", "users").out == "admin:\n  - alice\nallowed: []\nbanned: []\nextra_user_groups: {}\n"
     assert cfg("get", "auth").out.startswith("type: native\nnative:\n  open_signup: false\n")
 
@@ -158,7 +163,9 @@ def test_get_prints_the_value_or_its_default(cfg, path):
 def test_get_json_parses(cfg, path):
     path.write_text(COMMENTED)
     assert json.loads(cfg("get", "--json", "users.admin").out) == ["alice"]
-    assert json.loads(cfg("get", "limits", "--json").out) == {"memory": "2G", "cpu": None}
+    assert json.loads(cfg("get", "limits", "--json").out) == {"memory": "2G", "cpu": None, "disk": None, "tasks": 2048,
+                                                               "memory_guarantee": None, "max_servers": None,
+                                                               "groups": {}}
     assert json.loads(cfg("get", "--json", "auth.native.open_signup").out) is False
 
 

@@ -9,7 +9,9 @@ import time
 
 from traitlets.config import Config
 
-from hubstead import config, hubconfig
+from hubstead import config
+
+from hubstead.hub import hubconfig
 
 
 def alive(pid):

@@ -49,6 +49,23 @@ def test_role_variables_follow_the_config():
     assert variables["hubstead_default_env_lock"].endswith("envs/default/requirements.txt")
 
 
+def test_names_python_defines_reach_the_roles_and_match_their_documented_defaults():
+    """The unix groups and the builder's account are defined once, in Python; the roles
+    get them from the installer, and their defaults (documentation) say the same."""
+    import yaml
+    from pathlib import Path
+
+    from hubstead.builder import sandbox
+    from hubstead.users import unix
+
+    variables = role_variables(config.effective({}), "/c.yaml")
+    expected = {"hubstead_admin_group": unix.ADMIN_GROUP, "hubstead_user_group": unix.USER_GROUP,
+                "hubstead_builder_user": sandbox.BUILDER_USER, "hubstead_builder_home": str(sandbox.BUILDER_HOME)}
+    assert {key: variables[key] for key in expected} == expected
+    defaults = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles/hubstead_base/defaults/main.yml").read_text())
+    assert {key: defaults[key] for key in expected} == expected
+
+
 def test_the_installs_proxy_and_ca_settings_reach_the_roles(monkeypatch):
     from hubstead.paths import NETWORK_VARIABLES
 

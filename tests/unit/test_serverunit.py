@@ -4,7 +4,7 @@ What the units really get from the hub, and what that does inside them, is
 tests/e2e/test_server_isolation.py's (the test venv has no JupyterHub or SystemdSpawner).
 """
 
-from hubstead import serverunit
+from hubstead.hub import serverunit
 
 # systemd implies NoNewPrivileges= for a unit with User= when any of these is on; sudo
 # then fails ("no new privileges flag is set").

@@ -8,7 +8,9 @@ from types import SimpleNamespace
 import pytest
 from traitlets.config import Config
 
-from hubstead import config, hubconfig, https, install, paths
+from hubstead import config, https, install, paths
+
+from hubstead.hub import hubconfig
 from hubstead.users import unix
 from tests.harness.hubcli import run_in_process
 

@@ -1,4 +1,4 @@
-"""hubstead.unitteardown against a stand-in systemctl: which commands a stop sends for each
+"""hubstead.hub.unitteardown against a stand-in systemctl: which commands a stop sends for each
 state a server's unit can be left in, and that it returns only once the unit is gone."""
 
 import asyncio
@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from hubstead import unitteardown
+from hubstead.hub import unitteardown
 
 UNIT = "jupyter-ada-singleuser"
 

@@ -29,7 +29,9 @@ def test_hub_applies_the_same_pattern():
     """The hub's Authenticator.username_pattern is this module's PATTERN (no second rule)."""
     from traitlets.config import Config
 
-    from hubstead import hubconfig, usernames
+    from hubstead import usernames
+
+    from hubstead.hub import hubconfig
 
     c = Config()
     hubconfig.configure_auth(c, {"users": {"admin": ["alice"], "banned": ["eve"], "allowed": ["bob"]},

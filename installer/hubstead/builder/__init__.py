@@ -10,11 +10,9 @@
 Each expected failure is a BuilderError whose message is one line saying which.
 """
 
-from ..envs import EnvError
+from ..errors import HubsteadError
 
 
-# A subclass of EnvError, so every place that already prints an environment failure as
-# one line (the CLI, the web page) prints a builder failure the same way, with no change.
-class BuilderError(EnvError):
+class BuilderError(HubsteadError):
     """An expected builder failure: a refused link, an unreachable repository, a file
     this hub cannot honour. The message is one line naming which."""

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import BuilderError
-from .launch import check_git_url, valid_ref
+from .links import check_git_url, valid_ref
 
 CACHE_DIR = Path(os.environ.get("HUBSTEAD_REPO_CACHE", "/var/cache/hubstead/repos"))
 LS_REMOTE_TIMEOUT = 60  # seconds: one small request

@@ -2,11 +2,10 @@
 
     plan = pipeline.plan(url, "main")              # git: resolve, fetch, read the config files
     record = pipeline.request(plan, requested_by="alice")   # a finished, a shared or a new build
-    options = pipeline.server_options(record)      # the spawner's user_options
-    url = pipeline.content_url(record, "alice", "lab/tree/index.ipynb")   # nbgitpuller, then land
-    url = pipeline.landing_url(record, "alice", "lab/tree/index.ipynb")   # content already pulled
 
-The CLI (`hubstead build`) and the launch page both call this module. A build runs in
+The CLI (`hubstead build`) and the launch flow (launch_flow.py) both call this module;
+what a click on a link does next (the server's options, the landing URL) is
+launch_flow.py's and content.py's. A build runs in
 its own transient systemd unit (hubstead-build-ID, see builder.run), so it outlives
 the process that asked for it, and `hubstead build cancel` stops it.
 """
@@ -24,13 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
-from ..envs import is_complete
-from . import BuilderError, fetch, launch, records, repofiles
+from ..envs import is_complete, python_change
+from . import BuilderError, fetch, links, records, repofiles
 
 UNIT_PREFIX = "hubstead-build-"
 STARTUP_GRACE = 30  # seconds a new build's record may exist before its unit does
-# Where a server's landing path names a file, the content's folder goes in front of it.
-FILE_ROUTES = ("lab/tree/", "tree/", "notebooks/", "edit/", "doc/tree/", "voila/render/")
 ENV_SLUG = re.compile(r"[^a-z0-9]+")
 ENV_SLUG_LENGTH = 24  # "binder-" + slug + "-" + 6 hex digits stays within 40 characters
 
@@ -63,7 +60,7 @@ def plan(repo_url, ref="HEAD", name=None, settings=None):
     configuration files. BuilderError (one line) for anything a build would refuse."""
     settings = settings or settings_now()
     binder = settings["binder"]
-    launch.check_host(repo_url, binder)
+    links.check_host(repo_url, binder)
     if name is not None:
         from ..envs import store
 
@@ -124,7 +121,9 @@ def _still_there(record):
     """A succeeded record whose build was since removed (env remove, prune) is no cache hit."""
     if record is None or record.build is None:
         return record
-    return record if is_complete(paths.ENVS_DIR / record.env / record.build) else None
+    build_dir = paths.ENVS_DIR / record.env / record.build
+    # Nor is one built for the Python of a Debian release before (envs/python_change.py).
+    return record if is_complete(build_dir) and not python_change.outdated(build_dir) else None
 
 
 def request(plan, requested_by, make_current=True):
@@ -214,94 +213,3 @@ def cancel(build_id, by="an admin"):
                    capture_output=True, text=True)
     start_waiting()
     return record
-
-
-def server_options(record):
-    """The user_options that start a server in what record built (HubsteadSpawner)."""
-    return {"environment": record.env, "binder": str(record.id)}
-
-
-def same_server(user_options, record):
-    """True when a server started with user_options runs what record built: the same
-    environment and build (a relaunch of another commit with the same build counts)."""
-    user_options = user_options or {}
-    if user_options.get("environment", None) != record.env:
-        return False
-    running = records.get(user_options.get("binder")) if user_options.get("binder") else None
-    return (running.build if running else None) == record.build
-
-
-def content_folder(repo_url):
-    """The folder of the home the repository's content goes to (nbgitpuller's default)."""
-    name = urllib.parse.urlsplit(repo_url).path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-    return name or "repository"
-
-
-def content_url(record, username, landing="lab"):
-    """The URL that pulls the repository into the user's home with nbgitpuller (a merge
-    that never overwrites the user's changes) and then opens landing inside it."""
-    folder = content_folder(record.repo)
-    query = {"repo": record.repo, "targetpath": folder, "urlpath": rebase_landing(landing, folder)}
-    branch = branch_to_follow(record.ref)
-    if branch:
-        query["branch"] = branch
-    return f"/user/{urllib.parse.quote(username)}/git-pull?{urllib.parse.urlencode(query)}"
-
-
-def landing_url(record, username, landing="lab"):
-    """Where content_url's page goes once the content is in place."""
-    folder = content_folder(record.repo)
-    return f"/user/{urllib.parse.quote(username)}/{rebase_landing(landing, folder)}"
-
-
-def branch_to_follow(ref):
-    """nbgitpuller follows a branch; for HEAD or a commit id it follows the default one."""
-    if not ref or ref == "HEAD" or fetch.FULL_COMMIT.match(ref) or fetch.ABBREVIATED_COMMIT.match(ref):
-        return None
-    return ref.removeprefix("refs/heads/")
-
-
-def rebase_landing(landing, folder):
-    """A landing path relative to the repository, made relative to the home, where the
-    content lives in `folder`: lab/tree/index.ipynb -> lab/tree/FOLDER/index.ipynb."""
-    landing = (landing or "lab").lstrip("/")
-    for route in FILE_ROUTES:
-        if landing.startswith(route):
-            return f"{route}{urllib.parse.quote(folder)}/{landing[len(route):]}"
-    if landing.rstrip("/") == "lab":
-        return f"lab/tree/{urllib.parse.quote(folder)}"
-    if landing.rstrip("/") == "tree":
-        return f"tree/{urllib.parse.quote(folder)}"
-    return landing
-
-
-def may_build(user_model, settings=None):
-    """Whether this hub user may start a build (binder.who_can_build)."""
-    settings = settings or settings_now()
-    who = (settings.get("binder", settings)).get("who_can_build", "instructors")
-    if who == "users":
-        return True
-    if user_model.get("admin"):
-        return True
-    return who == "instructors" and "instructors" in (user_model.get("groups") or [])
-
-
-def launch_link(record_or_plan, settings=None, landing=None):
-    """The /v2/... link that launches this repository at this ref on this hub."""
-    from .. import https
-
-    settings = settings or settings_now()
-    repo, ref = record_or_plan.repo, record_or_plan.ref
-    gh = settings["binder"]["providers"]["gh"]["url"].rstrip("/") + "/"
-    if repo.startswith(gh) and repo[len(gh):].removesuffix(".git").count("/") == 1:
-        spec = f"gh/{repo[len(gh):].removesuffix('.git')}/{ref}"
-    else:
-        spec = f"git/{urllib.parse.quote(repo, safe='')}/{ref}"
-    query = f"?{urllib.parse.urlencode({landing.kind: landing.path})}" if landing else ""
-    return f"{https.public_url(settings, _host())}/v2/{spec}{query}"
-
-
-def _host():
-    import socket
-
-    return socket.getfqdn() or "localhost"

@@ -3,7 +3,7 @@
     pull = prepull.ContentPull.begin(record, "alice")   # None when it cannot run here
     ...start the server...
     if pull and pull.finish():
-        url = pipeline.landing_url(record, "alice", landing)   # straight to the notebook
+        url = content.landing_url(record, "alice", landing)   # straight to the notebook
 
 A click that has to start a server waits ~2 s for it; nbgitpuller's page would then take
 another ~0.7 s to load and pull. The pull is nbgitpuller's own (GitPuller, from the build's
@@ -25,7 +25,7 @@ from pathlib import Path
 from .. import paths
 from ..envs import EnvError, store
 from ..usernames import unix_name
-from . import pipeline
+from . import content
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,9 @@ class ContentPull:
         home = Path(account.pw_dir)
         if os.geteuid() != 0 or not home.is_dir():
             return None
-        target = home / pipeline.content_folder(record.repo)
+        target = home / content.content_folder(record.repo)
         command = [str(prefix / "bin" / "python"), "-c", PULL_SCRIPT, record.repo,
-                   pipeline.branch_to_follow(record.ref) or "", str(target)]
+                   content.branch_to_follow(record.ref) or "", str(target)]
         output = tempfile.TemporaryFile("w+")
         try:
             process = subprocess.Popen(

@@ -256,3 +256,9 @@ def append_log(build_id, text):
     path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as log:
         log.write(text if text.endswith("\n") else text + "\n")
+
+
+def made_build(env, build):
+    """Whether the builder made build BUILD of environment ENV (a repository's build)."""
+    with connect() as connection:
+        return bool(_select(connection, "WHERE env = ? AND build = ? LIMIT 1", (env, build)))

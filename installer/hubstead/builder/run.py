@@ -22,7 +22,8 @@ import time
 import traceback
 
 from .. import paths
-from ..envs import EnvError, discard_incomplete, is_complete, mark_complete, store, switch_current
+from ..errors import HubsteadError
+from ..envs import discard_incomplete, is_complete, mark_complete, store, switch_current
 from . import BuilderError, fetch, records, repofiles, sandbox
 
 RECIPE = "binder-2"  # bump when the way a build is made changes
@@ -146,14 +147,27 @@ def install_apt(packages, settings):
     _apt_get(packages, "apt.txt")
 
 
+def _apt_waiting_for_lists(arguments, environment, pause=5):
+    """Run one apt-get; while another apt-get holds the package lists' lock (which
+    DPkg::Lock::Timeout does not cover: apt-get update fails at once), try again, for
+    APT_TIMEOUT seconds in all."""
+    deadline = time.monotonic() + APT_TIMEOUT
+    while True:
+        result = subprocess.run(arguments, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, timeout=APT_TIMEOUT)
+        locked = result.returncode != 0 and "Could not get lock /var/lib/apt/lists/lock" in result.stdout
+        if not locked or time.monotonic() + pause > deadline:
+            return result
+        time.sleep(pause)
+
+
 def _apt_get(packages, what):
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     # Two builds (or a build and unattended-upgrades) may want dpkg at once: wait for it.
     wait = ["-o", f"DPkg::Lock::Timeout={APT_TIMEOUT}"]
     for arguments in (["apt-get", *wait, "update", "-q"],
                       ["apt-get", *wait, "install", "-y", "-q", "--no-install-recommends", "--", *packages]):
-        result = subprocess.run(arguments, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, timeout=APT_TIMEOUT)
+        result = _apt_waiting_for_lists(arguments, environment)
         print(result.stdout, end="", flush=True)
         if result.returncode != 0:
             raise BuilderError(f"{what}: {_apt_reason(result.stdout)}")
@@ -258,7 +272,7 @@ def run_build(argv=None):
     except Stopped:
         finish_stopped(record, settings)
         return 1
-    except EnvError as error:
+    except HubsteadError as error:
         log(f"error: {error}")
         records.update(record.id, state="failed", message=str(error).splitlines()[0])
         return 1

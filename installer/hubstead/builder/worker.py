@@ -24,6 +24,7 @@ import traceback
 from pathlib import Path
 
 from ..envs import EnvError, pypi
+from ..errors import HubsteadError
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 # Where postBuild's $HOME is, inside the build: what it writes there reaches each
@@ -222,7 +223,7 @@ def main(argv=None):
             install_r_kernel(options)
         if options.post_build:
             run_post_build(options)
-    except EnvError as error:
+    except HubsteadError as error:
         say("error: " + "; ".join(" ".join(line.split()) for line in str(error).splitlines() if line.strip()))
         code = 1
     except Exception as error:  # a bug: the traceback for the log, one line for the record

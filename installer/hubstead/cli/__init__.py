@@ -10,13 +10,16 @@ import click
 
 # command name -> "module:attribute"; the module is imported only when used.
 COMMANDS = {
+    "backup": "hubstead.cli.backup:backup",
     "build": "hubstead.cli.build:build",
     "completion": "hubstead.cli.completion:completion",
     "config": "hubstead.cli.config:config_group",
     "env": "hubstead.cli.env:env",
+    "export": "hubstead.cli.export:export",
     "group": "hubstead.cli.group:group",
     "install": "hubstead.cli.install:install",
     "logs": "hubstead.cli.logs:logs",
+    "quota": "hubstead.cli.quota:quota",
     "status": "hubstead.cli.status:status",
     "user": "hubstead.cli.user:user",
 }

@@ -51,11 +51,11 @@ def start(repo, ref, env_name, detach, as_json):
 
 
 def _repo_and_ref(repo, ref):
-    from ..builder import launch
+    from ..builder import links
 
     if "://" in repo:
         return repo, ref or "HEAD"
-    spec = launch.parse_launch(repo, settings=launch.load_settings())
+    spec = links.parse_launch(repo, settings=links.load_settings())
     if not spec.ref and ref is None:
         raise click.UsageError(f"{repo}: this provider's links are not built from git here")
     return spec.repo_url, ref or spec.ref or "HEAD"
@@ -68,10 +68,10 @@ def _operator():
 
 
 def _report(record, plan, as_json):
-    from ..builder import pipeline
+    from ..builder import links
 
     if as_json:
-        emit_json({**record.as_dict(), "link": pipeline.launch_link(record) if record.succeeded else None})
+        emit_json({**record.as_dict(), "link": links.launch_link(record) if record.succeeded else None})
         sys.exit(0 if not record.done or record.succeeded else 1)
     if not record.done:
         click.echo(f"Build {record.id} is {record.state}: hubstead build logs {record.id} --follow")
@@ -82,7 +82,7 @@ def _report(record, plan, as_json):
         sys.exit(1)
     where = f"environment {record.env}" + (f", build {record.build}" if record.build else "")
     click.echo(f"Built {record.repo} at {record.commit_id[:12]} into {where}.")
-    click.echo(f"Launch link: {pipeline.launch_link(record)}")
+    click.echo(f"Launch link: {links.launch_link(record)}")
 
 
 def _follow(build_id, offset=0):

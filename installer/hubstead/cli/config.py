@@ -82,7 +82,9 @@ def get(obj, key, as_json):
         click.echo("\n".join(_yaml_lines(value)))
 
 
-@config_group.command(name="set")
+# ignore_unknown_options: a VALUE such as -1G reaches validation (a clear refusal), not
+# Click's option parser.
+@config_group.command(name="set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
 @click.pass_obj
@@ -301,11 +303,10 @@ def _read(path):
 def _save(obj, new, change):
     """Validate and write new (the file is untouched when invalid), then say what changed."""
     from .. import config
-    from ..install import CONFIG_HEADER
 
     path = obj["config_path"]
     try:
-        config.save(path, new, header=CONFIG_HEADER)
+        config.save(path, new, header=config.CONFIG_HEADER)
     except OSError as error:
         hint = "; try sudo" if isinstance(error, PermissionError) else ""
         raise config.ConfigError(f"cannot write {path}: {error.strerror}{hint}") from None

@@ -85,9 +85,9 @@ def show(name, as_json):
 @click.option("--to", "build_id", help="The build to switch to (default: the one before the current).")
 def rollback(name, build_id):
     """Switch back to an earlier build (instant: a symlink)."""
-    from ..envs import store
+    from ..envs import manage
 
-    chosen = store.rollback(name, build_id)
+    chosen = manage.rollback(name, build_id)
     click.echo(f"{name} now serves build {chosen}.")
 
 

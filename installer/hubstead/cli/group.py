@@ -1,4 +1,4 @@
-"""`hubstead group ...`: parse, call hubstead.groups, present."""
+"""`hubstead group ...`: parse, call hubstead.users.groups, present."""
 
 import click
 
@@ -14,7 +14,7 @@ def group():
 @json_option
 def list_(as_json):
     """List groups and how many members each has."""
-    from .. import groups
+    from ..users import groups
 
     found = groups.list_groups(hub())
     if as_json:
@@ -29,7 +29,7 @@ def list_(as_json):
 @json_option
 def members(name, as_json):
     """List the members of a group."""
-    from .. import groups
+    from ..users import groups
 
     found = groups.get_group(hub(), name)
     if as_json:
@@ -43,21 +43,22 @@ def members(name, as_json):
 @click.argument("name")
 def add(name):
     """Create a group."""
-    from .. import groups
+    from ..users import groups
 
     click.echo(f"Created group {name}." if groups.add_group(hub(), name) else f"Group {name} exists already.")
 
 
 @group.command()
 @click.argument("name")
+@click.option("--purge", is_flag=True, help="Delete its folder /srv/hubstead/groups/NAME too.")
 @yes_option
-def remove(name, yes):
-    """Delete a group (its members stay users)."""
-    from .. import groups
+def remove(name, purge, yes):
+    """Delete a group (its members stay users; its folder stays unless --purge)."""
+    from ..users import groups
 
-    confirm(f"Delete group {name}?", yes)
-    groups.remove_group(hub(), name)
-    click.echo(f"Deleted group {name}.")
+    confirm(f"Delete group {name}{' and its folder' if purge else ''}?", yes)
+    folder = groups.remove_group(hub(), name, purge)
+    click.echo(f"Deleted group {name}" + (f"; {folder}." if folder else "."))
 
 
 @group.command("add-user")
@@ -65,7 +66,7 @@ def remove(name, yes):
 @click.argument("user")
 def add_user(group_name, user):
     """Put USER in GROUP."""
-    from .. import groups
+    from ..users import groups
 
     groups.add_member(hub(), group_name, user)
     click.echo(f"Added {user} to {group_name}.")
@@ -76,7 +77,7 @@ def add_user(group_name, user):
 @click.argument("user")
 def remove_user(group_name, user):
     """Take USER out of GROUP."""
-    from .. import groups
+    from ..users import groups
 
     groups.remove_member(hub(), group_name, user)
     click.echo(f"Removed {user} from {group_name}.")

@@ -17,9 +17,16 @@ from .errors import ConfigError
 from .keys import Key, by_design, format_value, keys, lookup, nearest_keys, parse_item, parse_value
 from .schema import BASE_URL_PATTERN, GROUP_PATTERN, SCHEMA, defaults
 
-__all__ = ["ConfigError", "Key", "add_items", "base_url", "by_design", "check_default_env", "differences", "dumps", "effective",
+__all__ = ["CONFIG_HEADER", "ConfigError", "Key", "add_items", "base_url", "by_design", "check_default_env", "differences", "dumps", "effective",
            "format_value", "get_value", "keys", "load", "lookup", "nearest_keys", "parse_item", "parse_value",
            "remove_items", "save", "set_value", "to_plain", "unset_value", "validate"]
+
+# The comment on top of a config file that Hubstead writes for the first time.
+CONFIG_HEADER = """\
+# Hubstead's configuration. Change it with `hubstead config set KEY VALUE`
+# (or edit it and run `hubstead install` again). Every key is documented in
+# docs/reference/config.md.
+"""
 
 
 def validate(config):
@@ -41,7 +48,7 @@ def validate(config):
     settings = effective(config)
     # Combinations of keys that each pass the schema but cannot work together.
     problem = (check_https(settings) or _port_clash(settings) or _address_problem(settings)
-               or _group_problem(settings))
+               or _group_problem(settings) or limits_problem(settings))
     if problem:
         raise ConfigError(problem)
     return config
@@ -84,6 +91,40 @@ def _group_problem(settings):
         if group in MANAGED_GROUPS:
             return f"users.extra_user_groups.{group}: Hubstead manages {group}: {MANAGED_GROUPS[group]}"
     return None
+
+
+def limits_problem(settings):
+    from ..limits.checks import config_problem
+
+    return config_problem(settings)
+
+
+def check_limit_changes(path, config):
+    """Raise ConfigError when a limit changed from the file at path cannot be set on this
+    machine and hub (hubstead.limits.checks.change_problem); only changed limits are judged."""
+    from ..limits.checks import change_problem
+
+    problem = change_problem(effective(load(path)), effective(config), _hub_group_exists, _quota_refusal)
+    if problem:
+        raise ConfigError(problem)
+
+
+def _hub_group_exists(name):
+    from ..hubapi import Hub, HubAPIError
+
+    try:
+        Hub.from_config().get(f"groups/{name}")
+    except HubAPIError as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
+
+
+def _quota_refusal():
+    from ..limits.quota import refusal
+
+    return refusal()
 
 
 def check_default_env(config, envs_dir=None):
@@ -320,6 +361,7 @@ def save(path, config, header=""):
     Returns True when the file changed."""
     validate(config)
     check_default_env(config)
+    check_limit_changes(path, config)
     path = Path(path)
     text = (header if not path.exists() else "") + dumps(config)
     if path.exists() and path.read_text() == text:

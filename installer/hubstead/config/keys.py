@@ -20,7 +20,7 @@ BY_DESIGN = {
                    "sets up itself (ports: internal.proxy_port, internal.proxy_api_port)",
 }
 # How keys() and the docs name the keys under a section of free-form names.
-PLACEHOLDER = {"users.extra_user_groups": "<group>"}
+PLACEHOLDER = {"users.extra_user_groups": "<group>", "limits.groups": "<group>"}
 INTEGER = re.compile(r"^[+-]?[0-9]+$")
 NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 
@@ -56,9 +56,14 @@ def keys(sections=False, schema=SCHEMA):
                 found.append(entry)
             if entry.kind == "section":
                 walk(sub, prefix + name + ".")
-                if isinstance(sub.get("additionalProperties"), dict):
-                    found.append(_entry(f"{prefix}{name}.{PLACEHOLDER.get(prefix + name, '<name>')}",
-                                        sub["additionalProperties"]))
+                free = sub.get("additionalProperties")
+                if isinstance(free, dict):
+                    free_name = f"{prefix}{name}.{PLACEHOLDER.get(prefix + name, '<name>')}"
+                    free_entry = _entry(free_name, free)
+                    if free_entry.kind != "section" or sections:
+                        found.append(free_entry)
+                    if free_entry.kind == "section":  # limits.groups.<group>.memory, ...
+                        walk(free, free_name + ".")
 
     walk(schema, "")
     return found
@@ -193,7 +198,7 @@ def parse_value(dotted_key, text, schema=SCHEMA):
     entry = lookup(dotted_key, schema)
     if entry.kind == "section":
         children = [name for name in (k.name for k in keys(sections=True, schema=schema))
-                    if name.startswith(dotted_key + ".")]
+                    if name.startswith(dotted_key + ".") and "<" not in name]
         raise ConfigError(f"{dotted_key} is a section, not a value; set one of its keys: "
                           f"{', '.join(children)}")
     if entry.kind == "list":

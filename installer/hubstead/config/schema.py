@@ -17,6 +17,8 @@ BASE_URL_PATTERN = r"^/([A-Za-z0-9._~-]+/)*([A-Za-z0-9._~-]+)?$"
 ADDRESS = {"type": "string", "default": ""}
 # useradd's default NAME_REGEX, which groupadd also applies.
 GROUP_PATTERN = r"^[a-z_][a-z0-9_-]{0,31}$"
+# A hub group's name (hubstead.users.roster.GROUP).
+HUB_GROUP_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 
 def _section(description, properties):
@@ -77,6 +79,13 @@ SCHEMA = {
                           "group HUBGROUP, e.g. instructors:cn=teachers,ou=groups,dc=example,dc=org. Groups the "
                           "map names follow the provider at each login; other hub groups stay as they are."},
         })},
+        "backup": _section("Scheduled backups (docs/backup.md).", {
+            "schedule": {"type": "string", "enum": ["off", "hourly", "daily", "weekly"], "default": "off",
+                         "description": "How often a systemd timer runs `hubstead backup create --scheduled` "
+                                        "(homes included) into /var/lib/hubstead/backups; off: never."},
+            "keep": {"type": "integer", "minimum": 1, "default": 7, "description":
+                     "How many scheduled archives to keep; older ones are deleted after each new one."},
+        }),
         "base_url": {"type": "string", "pattern": BASE_URL_PATTERN, "default": "/", "description":
                      "The URL prefix the hub lives under, e.g. /jupyter/: its pages at /jupyter/hub/, "
                      "users' servers at /jupyter/user/, hubstead's at /jupyter/services/hubstead/."},
@@ -200,6 +209,39 @@ SCHEMA = {
                        "description": "Memory per user server, e.g. 1G or 512M; null: no limit."},
             "cpu": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": None,
                     "description": "CPU cores per user server, e.g. 1 or 0.5; null: no limit."},
+            "disk": {"type": ["string", "null"], "pattern": SIZE_PATTERN, "default": None, "description":
+                     "Disk quota of each user's account on /home's filesystem, e.g. 10G; null: none. "
+                     "Needs a filesystem with quotas (ext4 with usrquota, XFS with uquota)."},
+            "tasks": {"type": "integer", "minimum": 64, "default": 2048, "description":
+                      "Processes and threads per user server (systemd TasksMax), so a fork bomb stays "
+                      "inside one server."},
+            "memory_guarantee": {"type": ["string", "null"], "pattern": SIZE_PATTERN, "default": None,
+                                 "description": "Memory kept for each user server under pressure (systemd "
+                                                "MemoryLow), e.g. 256M; null: none."},
+            "max_servers": {"type": ["integer", "null"], "minimum": 1, "default": None, "description":
+                            "How many servers may run at once; the hub refuses one more with \"the hub is "
+                            "full\". null: no cap."},
+            "groups": {"type": "object", "propertyNames": {"pattern": HUB_GROUP_PATTERN}, "default": {},
+                       "description": "Limits of a hub group's members, over the global ones: "
+                                      "limits.groups.GROUP.memory, .cpu, .disk, .gpus. A user in several "
+                                      "groups gets the largest of each.",
+                       "additionalProperties": _section("The limits of this hub group's members.", {
+                           "memory": {"type": "string", "pattern": SIZE_PATTERN, "description":
+                                      "Memory per server of this group's members, e.g. 4G."},
+                           "cpu": {"type": "number", "exclusiveMinimum": 0, "description":
+                                   "CPU cores per server of this group's members, e.g. 2."},
+                           "disk": {"type": "string", "pattern": SIZE_PATTERN, "description":
+                                    "Disk quota of this group's members, e.g. 20G."},
+                           "gpus": {"type": ["string", "integer"], "minimum": 0, "description":
+                                    "NVIDIA GPUs this group's servers may use: all, a count (2) or "
+                                    "GPU numbers (0,2)."},
+                       })},
+        }),
+        "shared": _section("Folders the hub's users share (hubstead.shared_folders).", {
+            "course": {"type": "string", "pattern": r"^$|^/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)+$",
+                       "default": "/srv/hubstead/course", "description":
+                       "The course folder, in every user's file browser as ~/course: writable by admins "
+                       "and the instructors group, read-only for everyone else. \"\": no course folder."},
         }),
         "user_environment": _section("What a user's server runs.", {
             "default_env": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,39}$", "default": "default",

@@ -14,11 +14,22 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from .. import audit
 from .. import config as hubstead_config
 from .. import paths
 from . import EnvError, current_build, discard_incomplete, inspect, pypi, store
 
 log = logging.getLogger("hubstead.envs")
+
+
+class EnvInUse(EnvError):
+    """Servers run from the environment (HTTP 409); running_users names their users."""
+
+    status = 409
+
+    def __init__(self, message, running_users):
+        super().__init__(message)
+        self.running_users = running_users
 
 
 def journal_logging():
@@ -54,6 +65,7 @@ def create(name, spec_path, description="", progress=None):
             raise
         store.set_description(name, description or f"from {Path(spec_path).name}")
         _mark_admin_managed(name)
+    audit.record("env.create", name, Path(spec_path).name)
     return build
 
 
@@ -62,6 +74,7 @@ def update(name, spec_path, progress=None):
     with building(name):
         build = _build(name, spec_path, progress)
         _mark_admin_managed(name)
+    audit.record("env.update", name, Path(spec_path).name)
     return build
 
 
@@ -140,6 +153,14 @@ def set_default(name):
     current = hubstead_config.load(paths.CONFIG_PATH)
     hubstead_config.save(paths.CONFIG_PATH,
                          hubstead_config.set_value(current, "user_environment.default_env", name))
+    audit.record("env.default", name)
+
+
+def rollback(name, to=None):
+    """Serve build TO (default: the one before the current); return it."""
+    chosen = store.rollback(name, to)
+    audit.record("env.rollback", name, chosen)
+    return chosen
 
 
 def default_name():
@@ -156,9 +177,10 @@ def remove(name):
     in_use = inspect.servers_using(name)
     if in_use:
         users = sorted({user for users in in_use.values() for user in users})
-        raise EnvError(f"{name!r} is in use by the running server(s) of {', '.join(users)}; nothing was deleted. "
-                       "Stop those servers first (the hub's admin page, /hub/admin), then run this again.")
+        raise EnvInUse(f"{name!r} is in use by the running server(s) of {', '.join(users)}; nothing was deleted. "
+                       "Stop those servers first (the hub's admin page, /hub/admin), then run this again.", users)
     store.remove(name)
+    audit.record("env.remove", name)
 
 
 def export(name, build_id=None):

@@ -9,6 +9,7 @@ import argparse
 import hashlib
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -55,8 +56,17 @@ def uv_binary():
 def run_uv(arguments, what):
     result = subprocess.run([uv_binary(), *arguments], env=uv_environment(), capture_output=True, text=True)
     if result.returncode != 0:
-        tail = "\n".join(result.stderr.strip().splitlines()[-8:])
-        raise EnvError(f"{what} failed:\n{tail}")
+        raise EnvError(f"{what} failed:\n{uv_failure(result)}")
+
+
+def uv_failure(result):
+    """The last lines uv wrote, or, when it wrote none, how it ended."""
+    said = (result.stderr.strip() or result.stdout.strip()).splitlines()[-8:]
+    if result.returncode < 0:
+        said.append(f"uv was stopped by signal {signal.Signals(-result.returncode).name}")
+    elif not said:
+        said.append(f"uv exited with status {result.returncode} without saying why")
+    return "\n".join(said)
 
 
 def restrict_uv_lock(prefix):

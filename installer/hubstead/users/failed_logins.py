@@ -1,6 +1,6 @@
 """Failed logins and the locks they cause, in hubstead's DB (beside the admins' locks).
 
-The hub counts and refuses (hubstead.authenticator); the CLI shows and clears
+The hub counts and refuses (hubstead.hub.authenticator); the CLI shows and clears
 (`hubstead user list`, `hubstead user unlock`). Three limits, each over the last
 `window` seconds (auth.native.seconds_before_next_try):
 

@@ -1,7 +1,7 @@
 """Locked users, in hubstead's own SQLite DB (/var/lib/hubstead/hubstead.sqlite).
 
 A locked user cannot log in, and the hub ends their sessions at the next auth
-refresh (hubstead.authenticator reads this table). Unlocking restores access;
+refresh (hubstead.hub.authenticator reads this table). Unlocking restores access;
 nothing else about the account changes.
 """
 

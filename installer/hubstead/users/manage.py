@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from .. import audit
 from .. import config as hubstead_config
 from .. import paths
 from ..diskspace import full_message, has_room, is_out_of_space, require_room
 from ..usernames import unix_name, username_problem
 from . import failed_logins, locks, logins, native, passwords
-from .roster import parse_roster, write_sheets
 from .unix import UserError
 
 STOP_TIMEOUT = 90
@@ -44,8 +44,13 @@ class Account:
         """The unix account behind the name (hubstead.usernames.unix_name)."""
         return unix_name(self.name)
 
+    @property
+    def state(self):
+        """pending (a sign-up waiting for approval), approved or locked."""
+        return "locked" if self.locked else "approved" if self.approved else "pending"
+
     def as_dict(self):
-        return {**asdict(self), "unix_account": self.unix_account}
+        return {**asdict(self), "unix_account": self.unix_account, "state": self.state}
 
 
 def valid_name(name):
@@ -106,6 +111,7 @@ def add_user(hub, name, admin=False, password=None, email=None):
         if hub.user(name) is not None:
             raise UserError(f"{name!r} already exists; see `hubstead user list`.")
         hub.post("users", json={"usernames": [name]})
+        audit.record("user.add", name, "admin" if admin else "")
         if admin:
             set_admin(hub, name, True)
         return None
@@ -124,6 +130,7 @@ def add_user(hub, name, admin=False, password=None, email=None):
         # or users.allowed): only the password is missing.
         with native.connect() as db:
             native.insert(db, name, hashed, approved=True, email=email)
+    audit.record("user.add", name, "admin" if admin else "")
     if admin:
         set_admin(hub, name, True)
     return chosen
@@ -160,50 +167,11 @@ def _create(hub, accounts):
 
 
 def import_roster(hub, roster_path, sheet_path, hub_url):
-    """Create every account of a roster, approved, with generated passwords; write the sheets."""
-    roster_path = Path(roster_path)
-    require_room(paths.STATE_DIR, UserError)
-    try:
-        text = roster_path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"cannot read {roster_path}: {error}") from None
-    rows = parse_roster(text, source=str(roster_path))
-    taken = _existing_names(hub) & {row.username for row in rows}
-    if taken:
-        lines = [f"line {row.line}: {row.username!r} already exists" for row in rows if row.username in taken]
-        raise UserError(f"{roster_path}: nothing was created; fix these lines:\n" + "\n".join(lines[:10]))
-    if not logins.is_native():  # accounts and groups only: the login server has the passwords
-        hub.post("users", json={"usernames": [row.username for row in rows]})
-        _add_to_groups(hub, rows)
-        return None, len(rows)
-    secrets = [passwords.generate() for _ in rows]
-    hashes = passwords.hash_many(secrets)
-    credentials = [(row.username, secret) for row, secret in zip(rows, secrets)]
-    written = write_sheets(sheet_path, credentials, hub_url)  # first: no accounts without their sheet
-    try:
-        _create(hub, [(row.username, hashed, row.email) for row, hashed in zip(rows, hashes)])
-    except Exception:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
-    _add_to_groups(hub, rows)
-    return written, len(rows)
+    """Create every account of a roster, approved, with generated passwords; write the sheets
+    (hubstead.users.workshop)."""
+    from .workshop import import_roster as run
 
-
-def _existing_names(hub):
-    with native.connect() as db:
-        names = set(native.sign_ups(db))
-    return names | {model["name"] for model in hub.users()}
-
-
-def _add_to_groups(hub, rows):
-    members = {}
-    for row in rows:
-        if row.group:
-            members.setdefault(row.group, []).append(row.username)
-    for group, names in members.items():
-        hub.post(f"groups/{quote(group)}", ok=(201, 409))
-        hub.post(f"groups/{quote(group)}/users", json={"users": names})
+    return run(hub, roster_path, sheet_path, hub_url)
 
 
 def _known_name(hub, name):
@@ -219,6 +187,19 @@ def approve(name):
     logins.require_native("approval")
     with native.connect() as db:
         native.set_approved(db, valid_name(name), True)
+    audit.record("user.approve", name)
+
+
+def approve_all():
+    """Approve every sign-up that waits; their names."""
+    logins.require_native("approval")
+    with native.connect() as db:
+        waiting = sorted(name for name, sign_up in native.sign_ups(db).items() if not sign_up.approved)
+        for name in waiting:
+            native.set_approved(db, name, True)
+    for name in waiting:
+        audit.record("user.approve", name)
+    return waiting
 
 
 def reject(hub, name):
@@ -233,6 +214,7 @@ def reject(hub, name):
         native.delete(db, name)
     if hub.user(name) is not None:
         hub.delete(f"users/{quote(name)}")
+    audit.record("user.reject", name)
 
 
 def reset_password(name, password=None):
@@ -249,6 +231,7 @@ def reset_password(name, password=None):
     hashed = passwords.hash_password(chosen, passwords.CHOSEN_COST if password else passwords.GENERATED_COST)
     with native.connect() as db:
         native.set_password_hash(db, name, hashed)
+    audit.record("user.reset-password", name)
     return chosen
 
 
@@ -265,6 +248,7 @@ def set_admin(hub, name, admin):
     if wanted != admins:
         hubstead_config.save(paths.CONFIG_PATH, hubstead_config.set_value(current, "users.admin", wanted))
     hub.patch(f"users/{quote(name)}", json={"admin": admin})
+    audit.record("user.admin" if admin else "user.unadmin", name)
 
 
 def stop_server(hub, name, timeout=STOP_TIMEOUT):
@@ -277,6 +261,7 @@ def stop_server(hub, name, timeout=STOP_TIMEOUT):
     while time.monotonic() < deadline:
         model = hub.user(name)
         if not model or not model.get("servers", {}).get(""):
+            audit.record("server.stop", name)
             return True
         time.sleep(0.5)
     raise UserError(f"{name}'s server did not stop within {timeout} s; see `hubstead logs user {name}`.")
@@ -291,6 +276,7 @@ def lock(hub, name, reason=""):
     if hub.user(name) is not None:
         for token in hub.get(f"users/{quote(name)}/tokens").get("api_tokens", []):
             hub.delete(f"users/{quote(name)}/tokens/{token['id']}")
+    audit.record("user.lock", name, reason)
     return changed
 
 
@@ -298,7 +284,10 @@ def unlock(name):
     """End NAME's locks, an admin's and failed logins'; True if there was one."""
     valid_name(name)
     unlocked = locks.unlock(name)
-    return failed_logins.clear_user(name) or unlocked
+    changed = failed_logins.clear_user(name) or unlocked
+    if changed:
+        audit.record("user.unlock", name)
+    return changed
 
 
 def unblock_address(address):
@@ -327,6 +316,7 @@ def remove(hub, name, purge=False):
     failed_logins.clear_user(name)
     _drop_from_lists(name)
     home = _home_of(name)
+    audit.record("user.remove", name, "purge" if purge else "home kept")
     if purge and home:
         subprocess.run(["userdel", "--remove", unix_name(name)], check=True, capture_output=True)
         if Path(home).exists():
@@ -349,4 +339,3 @@ def _home_of(name):
         return pwd.getpwnam(unix_name(name)).pw_dir
     except KeyError:
         return None
-

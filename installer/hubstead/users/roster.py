@@ -35,16 +35,39 @@ def group_problem(name):
     return None
 
 
+class RosterError(UserError):
+    """A roster with bad lines; `problems` lists (line, message) for each."""
+
+    def __init__(self, message, problems=(), rows=()):
+        super().__init__(message)
+        self.problems = list(problems)
+        self.rows = list(rows)  # the good rows, for a preview
+
+
 def parse_roster(text, source="roster"):
-    """Rows of a roster; raise UserError listing every bad line (by number) when any is bad."""
+    """Rows of a roster; raise RosterError listing every bad line (by number) when any is bad."""
+    rows, problems = check_roster(text, source)
+    if problems:
+        shown = [f"line {line}: {message}" for line, message in problems]
+        more = f"\n(and {len(shown) - MAX_REPORTED} more)" if len(shown) > MAX_REPORTED else ""
+        raise RosterError(f"{source}: nothing was created; fix these lines:\n" + "\n".join(shown[:MAX_REPORTED]) + more,
+                          problems, rows)
+    if not rows:
+        raise RosterError(f"{source}: no accounts in it (only a header).", [(1, "no accounts in it (only a header)")])
+    return rows
+
+
+def check_roster(text, source="roster"):
+    """(good rows, [(line, problem)]) of a roster; a bad header raises RosterError."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = [cell.strip().lower() for cell in next(reader, [])]
     if "username" not in header:
-        raise UserError(f"{source}: line 1 must be a header naming the columns, with at least `username` "
-                        f"(known: {', '.join(KNOWN_COLUMNS)}).")
+        problem = f"line 1 must be a header naming the columns, with at least `username` (known: {', '.join(KNOWN_COLUMNS)})."
+        raise RosterError(f"{source}: {problem}", [(1, problem)])
     unknown = [name for name in header if name not in KNOWN_COLUMNS]
     if unknown:
-        raise UserError(f"{source}: line 1: unknown column {unknown[0]!r}; known: {', '.join(KNOWN_COLUMNS)}.")
+        problem = f"unknown column {unknown[0]!r}; known: {', '.join(KNOWN_COLUMNS)}."
+        raise RosterError(f"{source}: line 1: {problem}", [(1, problem)])
     rows, problems, seen = [], [], {}
     for cells in reader:
         line = reader.line_num
@@ -55,16 +78,11 @@ def parse_roster(text, source="roster"):
                         values.get("group") or None)
         problem = _row_problem(row, len(cells), len(header), seen)
         if problem:
-            problems.append(f"line {line}: {problem}")
+            problems.append((line, problem))
         else:
             seen[row.username] = line
             rows.append(row)
-    if problems:
-        more = f"\n(and {len(problems) - MAX_REPORTED} more)" if len(problems) > MAX_REPORTED else ""
-        raise UserError(f"{source}: nothing was created; fix these lines:\n" + "\n".join(problems[:MAX_REPORTED]) + more)
-    if not rows:
-        raise UserError(f"{source}: no accounts in it (only a header).")
-    return rows
+    return rows, problems
 
 
 def _row_problem(row, cell_count, column_count, seen):

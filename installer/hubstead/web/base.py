@@ -8,6 +8,7 @@ from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from .. import access, audit
 from ..errors import HubsteadError
 from ..hubapi import HubAPIError, HubUnavailable
 
@@ -43,7 +44,8 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
 
 
 class APIHandler(BaseHandler):
-    """JSON in, JSON out; expected failures answer {"message": one line} with a status."""
+    """JSON in, JSON out; expected failures answer {"error": one line} (also under
+    "message", which the launch page reads) with a status."""
 
     def check_referer(self):
         return True
@@ -70,7 +72,7 @@ class APIHandler(BaseHandler):
         self.finish(json.dumps(data))
 
     def fail(self, status, message, **extra):
-        self.answer({"message": message, **extra}, status=status)
+        self.answer({"error": message, "message": message, **extra}, status=status)
 
     async def respond(self, function, *args, status=200, **kwargs):
         """Answer what function returns (run off the event loop) as JSON; its expected
@@ -89,9 +91,75 @@ class APIHandler(BaseHandler):
     def write_error(self, status_code, **kwargs):
         error = kwargs.get("exc_info", (None, None))[1]
         message = getattr(error, "log_message", None) or self._reason
-        self.answer({"message": message}, status=status_code)
+        self.fail(status_code, message)
+
+
+class InstructorAPIHandler(APIHandler):
+    """A route of the instructors' API (docs/reference/web-api.md): hub admins and members
+    of the instructors group only (hubstead.access); a POST or DELETE counts only with a
+    token header or the XSRF token. The core calls it makes are recorded as the hub user's."""
+
+    async def prepare(self):
+        # HubOAuth accepts a login cookie on a POST only with a valid XSRF token (else the
+        # request is anonymous); a token header needs none. Checked here once more, so that
+        # no route depends on how the cookie was read.
+        if self.current_user is None:
+            raise web.HTTPError(403, "log in to the hub first, or send a hub API token (Authorization: token ...)")
+        if self.request.method not in ("GET", "HEAD", "OPTIONS") and not getattr(self, "_token_authenticated", False):
+            self.hub_auth.check_xsrf_cookie(self)
+        self.actor = await super().blocking(self.hub.user, self.username) or {}
+        try:
+            access.require_instructor(self.actor)
+        except access.NotAllowed as error:
+            raise web.HTTPError(403, str(error)) from None
+
+    async def blocking(self, function, *args, **kwargs):
+        who = self.username
+
+        def as_the_user():
+            with audit.acting_as(who, "web"):
+                return function(*args, **kwargs)
+
+        return await IOLoop.current().run_in_executor(None, as_the_user)
+
+    def require_power_over(self, target_model, action):
+        """403 for an instructor (not an admin) acting on an admin, or granting admin."""
+        try:
+            access.require_power_over(self.actor, target_model, action)
+        except access.NotAllowed as error:
+            raise web.HTTPError(403, str(error)) from None
+
+    def int_argument(self, name, default, low, high):
+        """A whole-number query argument in [low, high], else 400."""
+        value = self.get_argument(name, None)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            raise web.HTTPError(400, f"{name} must be a whole number from {low} to {high}, not {value[:40]!r}")
+        return number
+
+    def upload(self, field, limit, what):
+        """The bytes of a multipart file field (at most LIMIT bytes), else 400/413."""
+        files = self.request.files.get(field) or []
+        if not files:
+            raise web.HTTPError(400, f"send the {what} as the multipart/form-data file field {field!r}")
+        body = files[0]["body"]
+        if len(body) > limit:
+            raise web.HTTPError(413, f"the {what} is {len(body) / 2**20:.1f} MiB; at most {limit // 2**20} MiB")
+        return files[0]["filename"], body
 
 
 def _extra(error):
-    running = getattr(error, "running_env", None)
-    return {"running_env": running} if running is not None else {}
+    extra = {}
+    for name in ("running_env", "running_users"):
+        if getattr(error, name, None) is not None:
+            extra[name] = getattr(error, name)
+    problems = getattr(error, "problems", None)
+    if problems:
+        extra["errors"] = [{"line": line, "message": message} for line, message in problems]
+        extra["rows"] = [vars(row) for row in getattr(error, "rows", [])]
+    return extra
