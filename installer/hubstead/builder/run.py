@@ -267,22 +267,27 @@ def run_build(argv=None):
     if records.update(record.id, state="running").state != "running":
         return 0  # cancelled before it started
     started = time.monotonic()
+    stopped, failure = False, None
     try:
         build_id = build(record, settings)
     except Stopped:
-        finish_stopped(record, settings)
-        return 1
+        stopped = True
     except HubsteadError as error:
         log(f"error: {error}")
-        records.update(record.id, state="failed", message=str(error).splitlines()[0])
-        return 1
+        failure = str(error).splitlines()[0]
     except Exception as error:  # a bug: keep the traceback in the log, a line in the record
         traceback.print_exc()
-        records.update(record.id, state="failed", message=f"the build failed unexpectedly: {error!r}")
-        return 1
+        failure = f"the build failed unexpectedly: {error!r}"
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # cleanup below must not be cut short
+        # Before the record says the build ended: whoever waits for that finds nothing left.
         shutil.rmtree(sandbox.work_dir(record.id), ignore_errors=True)
+    if stopped:
+        finish_stopped(record, settings)
+        return 1
+    if failure is not None:
+        records.update(record.id, state="failed", message=failure)
+        return 1
     message = f"built in {time.monotonic() - started:.0f} s" if build_id else "ready"
     final = records.update(record.id, state="succeeded", build=build_id, message=message)
     log(f"build {record.id} {final.state}: {final.message}")
