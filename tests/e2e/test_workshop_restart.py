@@ -6,6 +6,7 @@ or a clear message. No timings here: benchmarks/workshop.py has them.
 
 
 import pytest
+import requests
 
 from tests.harness import rush
 from tests.harness.rush import admin, servers, wait_for
@@ -90,6 +91,53 @@ def test_a_hub_restart_in_the_rush_loses_no_server_and_leaves_no_learner_strande
         assert held.get(name, {}).get("ready"), f"{name}'s server was lost in the restart"
         assert main_pid(hub, name) == pid, f"{name}'s server was restarted, not kept"
     rush.stop_all(outcomes)
+
+
+def slow_to_answer(hub, name, seconds):
+    """NAME, logged in with a token, whose server takes SECONDS to answer from now on."""
+    user = new_user(hub, name)
+    user.start_server(timeout=300)  # the first start makes the unix account and its home
+    user.stop_server(timeout=120)
+    folder = f"/home/jupyter-{name}/.jupyter"
+    hub.container.run(["install", "-d", "-o", f"jupyter-{name}", "-g", f"jupyter-{name}", folder])
+    hub.container.run(["install", "-o", f"jupyter-{name}", "-g", f"jupyter-{name}", "/dev/stdin",
+                       f"{folder}/jupyter_server_config.py"], input=f"import time\ntime.sleep({seconds})\n")
+    return user
+
+
+def test_a_server_found_up_after_a_hub_restart_is_reachable_while_slower_ones_are_checked(installed_hub):
+    """A restarted hub checks the servers it had in the background, each until it answers.
+    One whose check has passed is ready: its learner's pages must reach it then, not only
+    once the slowest server has answered too (CI saw a learner told "Server ready" whose
+    page went round between proxy and hub to the hub's 500 "Redirect loop detected")."""
+    hub = installed_hub
+    quick, slow = "wsrcheckquick", "wsrcheckslow"
+    try:
+        users = {quick: slow_to_answer(hub, quick, 30), slow: slow_to_answer(hub, slow, 75)}
+        for name, user in users.items():
+            user.api("POST", f"users/{name}/server", json={})
+        wait_for("both servers starting, their units up", lambda: all(
+            server.get("pending") == "spawn" for server in servers(hub, users).values()) and len(
+            servers(hub, users)) == 2 and all(main_pid(hub, name) for name in users), timeout=60)
+        hub.container.run(["systemctl", "restart", "jupyterhub"], timeout=120)
+        wait_for("the hub answering again", lambda: admin(hub).api("GET", "", check=False).status_code == 200, 120)
+
+        def first_to_answer():
+            answer = requests.get(f"{hub.url}/user/{quick}/api", allow_redirects=False, timeout=30)
+            # Read after the request: while the slow check is pending, no route the hub
+            # gives only after every check can have served the quick server's answer.
+            if servers(hub, [slow]).get(slow, {}).get("ready"):
+                return f"the slow server's check (the quick one's page answered {answer.status_code})"
+            if answer.status_code == 200 and "json" in answer.headers.get("content-type", "") \
+                    and "version" in answer.json():
+                return "the quick server, through the proxy"
+            return None
+
+        first = wait_for(f"{quick}'s server or {slow}'s check", first_to_answer, timeout=300)
+        assert first == "the quick server, through the proxy"
+        wait_for(f"{slow}'s server ready", lambda: servers(hub, [slow]).get(slow, {}).get("ready"), timeout=300)
+    finally:
+        rush.remove_users(hub.container, [quick, slow])
 
 
 def test_a_server_that_exits_at_start_fails_at_once_with_a_clear_message(installed_hub):

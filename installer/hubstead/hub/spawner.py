@@ -178,6 +178,28 @@ class HubsteadSpawner(SystemdSpawner):
         await self.wait_until_answering(ip, port)
         return ip, port
 
+    def start_polling(self):
+        super().start_polling()
+        if self._check_pending:
+            asyncio.ensure_future(self._route_once_checked())
+
+    async def _route_once_checked(self):
+        """Give the proxy this server's route as soon as a restarted hub has found it up.
+
+        A restarted hub checks every server it had (units outlive it) in the background
+        and gives the proxy their routes only once the last check ends: up to http_timeout
+        when a server was still starting. A learner whose own server was checked already
+        was told it was ready, and her page went round between proxy and hub until the
+        hub's redirect guard answered 500. Polling starts at the end of a successful check."""
+        await asyncio.sleep(0)  # the check marks itself done just after starting the poll
+        proxy = self.user.settings.get("proxy")
+        if proxy is None or not self.ready:
+            return
+        try:
+            await proxy.add_user(self.user, self.name)
+        except Exception:  # the hub's own check_routes adds it later
+            self.log.exception("could not add %s to the proxy after the hub's check", self._log_name)
+
     async def stop(self, now=False):
         """Stop the server and return once systemd has forgotten its unit, so that a
         start right after (or the culler's stop, then a start) always works."""
