@@ -150,25 +150,8 @@ def one_size(container, url, size, cores):
     rush.remove_users(container, names + floor_names)
     row = summarise(size, cores, outcomes, wall, spawn_cpu, alone, before, after, idle, client)
     row["busy_learner_pss_mb"] = busy
-    row["failure_journal"] = failure_journal(container, [o.name for o in outcomes if o.failure], wall)
+    row["failure_journal"] = rush.journal_about(container, [o.name for o in outcomes if o.failure], wall)
     return row
-
-
-def failure_journal(container, names, seconds):
-    """The hub's and the kernel's lines about failed learners' servers during the rush
-    (why a spawn failed: a timeout, a unit that stopped, the OOM killer), at most 20."""
-    if not names:
-        return []
-    since = int(time.time() - seconds - 120)  # the container shares the host's clock
-    wanted = "|".join(names + ["oom", "Out of memory", "Killed process"])
-    shown = container.run(["sh", "-c", f"journalctl --no-pager -q --since=@{since} | grep -E -i '{wanted}' "
-                                       "| grep -E -i 'error|fail|timeout|kill|oom|stopped' | tail -n 20"], check=False)
-    # What the failed servers themselves said last (the reason their process exited).
-    own = []
-    for name in names[:3]:
-        own += container.run(["journalctl", "--no-pager", "-q", f"--since=@{since}", "-n", "12",
-                              "-u", f"jupyter-{name}-singleuser"], check=False).stdout.splitlines()
-    return shown.stdout.splitlines() + own
 
 
 BUSY_SAMPLE = 5

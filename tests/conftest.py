@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import file_order
+
 # The containers and the installed hub, one per session for tests/e2e and tests/browser.
 from tests.harness.fixtures import (base_rootfs, fresh_container, installed_hub, report_free_space,  # noqa: F401
                                     tljh_flags_hub)
@@ -48,6 +50,12 @@ def pytest_collection_modifyitems(config, items):
             continue
         if top in DIRECTORY_MARKERS:
             item.add_marker(DIRECTORY_MARKERS[top])
+    # Whole files go to the workers costliest first, so both end close together.
+    file_order.costliest_first(items)
+
+
+def pytest_runtest_logreport(report):
+    file_order.record(report)
 
 
 @pytest.fixture(name="require")

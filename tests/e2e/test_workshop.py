@@ -4,6 +4,8 @@ same moment (tests/harness/rush.py). No timings here: benchmarks/workshop.py has
 """
 
 
+import time
+
 import pytest
 
 from tests.harness import rush
@@ -32,8 +34,10 @@ def roster(installed_hub):
 
 
 
-def failures(outcomes):
-    return {o.name: f"{o.failure}: {o.detail}" for o in outcomes if o.failure}
+def assert_no_failures(hub, outcomes, seconds):
+    """Every learner got through; else the failures, and what the journal says of them."""
+    failed = {o.name: f"{o.failure}: {o.detail}" for o in outcomes if o.failure}
+    assert failed == {}, "\n".join(rush.journal_about(hub.container, sorted(failed), seconds))
 
 
 def test_a_class_at_once_runs_every_cell_though_one_server_is_killed(installed_hub, roster):
@@ -52,8 +56,9 @@ def test_a_class_at_once_runs_every_cell_though_one_server_is_killed(installed_h
                 timeout=480, state=lambda: rush.class_state(hub, passwords))  # the hub's own start_timeout: a loaded machine starts them late
             hub.container.run(["systemctl", "kill", "--signal=KILL", "jupyter-wsvictim-singleuser"])
 
+        started = time.monotonic()
         outcomes = rush.rush(hub.url, passwords, timeout=400, during=kill_the_victims_server)
-        assert failures(outcomes) == {}
+        assert_no_failures(hub, outcomes, time.monotonic() - started)
         assert sorted(o.name for o in outcomes if o.seconds) == sorted(passwords), "every learner ran the cell"
         wait_for("the hub sees the killed server gone", lambda: not victim.server_status().ready, timeout=90)
         victim.stop_server(timeout=60)

@@ -247,3 +247,21 @@ def class_state(hub, names):
     running = hub.container.run(["sh", "-c", "systemctl list-units --no-legend --state=active 'jupyter-*' | wc -l"],
                                 check=False).stdout.strip()
     return f"class servers {counts or 'none'} of {len(names)}; {running} server units active; limits: {limits[:300]!r}"
+
+
+def journal_about(container, names, seconds):
+    """The hub's and the kernel's lines about these learners' servers over the last
+    SECONDS (why a spawn failed: a timeout, a unit that stopped, the OOM killer), at most
+    20, then what the first three servers themselves said last: for a failure message."""
+    if not names:
+        return []
+    since = int(time.time() - seconds - 120)  # the container shares the host's clock
+    wanted = "|".join(names + ["oom", "Out of memory", "Killed process"])
+    shown = container.run(["sh", "-c", f"journalctl --no-pager -q --since=@{since} | grep -E -i '{wanted}' "
+                                       "| grep -E -i 'error|fail|timeout|kill|oom|stopped' | tail -n 20"], check=False)
+    # What the failed servers themselves said last (the reason their process exited).
+    own = []
+    for name in names[:3]:
+        own += container.run(["journalctl", "--no-pager", "-q", f"--since=@{since}", "-n", "12",
+                              "-u", f"jupyter-{name}-singleuser"], check=False).stdout.splitlines()
+    return shown.stdout.splitlines() + own
