@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import file_order
+from tests.harness import file_times
 
 # The containers and the installed hub, one per session for tests/e2e and tests/browser.
 from tests.harness.fixtures import (base_rootfs, fresh_container, installed_hub, report_free_space,  # noqa: F401
@@ -50,12 +50,10 @@ def pytest_collection_modifyitems(config, items):
             continue
         if top in DIRECTORY_MARKERS:
             item.add_marker(DIRECTORY_MARKERS[top])
-    # Whole files go to the workers costliest first, so both end close together.
-    file_order.costliest_first(items)
 
 
 def pytest_runtest_logreport(report):
-    file_order.record(report)
+    file_times.record(report)
 
 
 @pytest.fixture(name="require")
