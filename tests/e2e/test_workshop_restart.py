@@ -34,14 +34,9 @@ def roster(installed_hub):
         hub.container.write_file("/root/wsr-second.txt", "six\n")
         hubstead(hub, "env", "create", SECOND_ENV, "--file", "/root/wsr-second.txt", "--description", "not chosen")
         for name in names[-SLOW_STARTERS:]:
-            first = HubUser(hub.url)  # the first start makes the unix account and its home
+            first = HubUser(hub.url)
             first.login(name, passwords[name])
-            first.start_server(timeout=300)
-            first.stop_server(timeout=120)
-            folder = f"/home/jupyter-{name}/.jupyter"
-            hub.container.run(["install", "-d", "-o", f"jupyter-{name}", "-g", f"jupyter-{name}", folder])
-            hub.container.run(["install", "-o", f"jupyter-{name}", "-g", f"jupyter-{name}", "/dev/stdin",
-                               f"{folder}/jupyter_server_config.py"], input=f"import time\ntime.sleep({SLOW_START})\n")
+            make_slow_to_answer(hub, first, SLOW_START)
         yield passwords
     finally:
         rush.remove_users(hub.container, names)
@@ -93,9 +88,10 @@ def test_a_hub_restart_in_the_rush_loses_no_server_and_leaves_no_learner_strande
     rush.stop_all(outcomes)
 
 
-def slow_to_answer(hub, name, seconds):
-    """NAME, logged in with a token, whose server takes SECONDS to answer from now on."""
-    user = new_user(hub, name)
+def make_slow_to_answer(hub, user, seconds):
+    """From now on the logged-in `user`'s server takes SECONDS to answer (a server config
+    that sleeps, as a heavy extension would). Returns user."""
+    name = user.username
     user.start_server(timeout=300)  # the first start makes the unix account and its home
     user.stop_server(timeout=120)
     folder = f"/home/jupyter-{name}/.jupyter"
@@ -113,7 +109,8 @@ def test_a_server_found_up_after_a_hub_restart_is_reachable_while_slower_ones_ar
     hub = installed_hub
     quick, slow = "wsrcheckquick", "wsrcheckslow"
     try:
-        users = {quick: slow_to_answer(hub, quick, 30), slow: slow_to_answer(hub, slow, 75)}
+        users = {name: make_slow_to_answer(hub, new_user(hub, name), seconds)
+                 for name, seconds in ((quick, 30), (slow, 75))}
         for name, user in users.items():
             user.api("POST", f"users/{name}/server", json={})
         wait_for("both servers starting, their units up", lambda: all(
