@@ -12,12 +12,11 @@ import contextlib
 import contextvars
 import getpass
 import logging
-import logging.handlers
 import os
 import sqlite3
 import time
-from pathlib import Path
 
+from .logs import to_journal
 from .users import locks
 
 SCHEMA = ("CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, "
@@ -69,10 +68,6 @@ def recent(limit=100, path=None):
 
 
 def _journal():
-    if Path("/dev/log").exists() and not any(isinstance(h, logging.handlers.SysLogHandler) for h in log.handlers):
-        handler = logging.handlers.SysLogHandler(address="/dev/log")
-        handler.setFormatter(logging.Formatter("hubstead-audit: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
+    if to_journal(log, "hubstead-audit"):
         log.propagate = False
     return log

@@ -5,6 +5,10 @@ right unit; the CLI replaces itself with that journalctl so --follow streams and
 Ctrl-C stops it the way operators expect.
 """
 
+import logging
+import logging.handlers
+from pathlib import Path
+
 from .errors import HubsteadError
 from .usernames import unix_name, username_problem
 
@@ -67,3 +71,16 @@ def journalctl_argv(unit, follow=False, since=None, lines=None):
     if follow:
         argv.append("--follow")
     return argv
+
+
+def to_journal(logger, identifier):
+    """Send `logger`'s records to the journal as SYSLOG_IDENTIFIER `identifier` (once per
+    logger), when there is a journal (/dev/log). True if they go there."""
+    if not Path("/dev/log").exists():
+        return False
+    if not any(isinstance(handler, logging.handlers.SysLogHandler) for handler in logger.handlers):
+        handler = logging.handlers.SysLogHandler(address="/dev/log")
+        handler.setFormatter(logging.Formatter(f"{identifier}: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    return True

@@ -7,7 +7,6 @@ complete, so a broken spec or a failed download never disturbs a running class.
 
 import fcntl
 import logging
-import logging.handlers
 import os
 import shutil
 import tempfile
@@ -15,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .. import audit
+from ..logs import IDENTIFIER_TARGETS, to_journal
 from .. import config as hubstead_config
 from .. import paths
 from . import EnvError, current_build, discard_incomplete, inspect, pypi, store
@@ -34,11 +34,7 @@ class EnvInUse(EnvError):
 
 def journal_logging():
     """Send build logs to the journal (SYSLOG_IDENTIFIER hubstead-env) when there is one."""
-    if Path("/dev/log").exists() and not any(isinstance(h, logging.handlers.SysLogHandler) for h in log.handlers):
-        handler = logging.handlers.SysLogHandler(address="/dev/log")
-        handler.setFormatter(logging.Formatter("hubstead-env: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
+    to_journal(log, IDENTIFIER_TARGETS["envs"])
 
 
 def spec_kind(spec_path):
