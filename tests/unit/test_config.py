@@ -84,7 +84,8 @@ def test_every_key_is_documented():
 def test_effective_keeps_what_the_operator_set():
     settings = config.effective({"limits": {"memory": "2G"}})
     assert settings["limits"] == {"memory": "2G", "cpu": None, "disk": None, "tasks": 2048,
-                                  "memory_guarantee": None, "max_servers": None, "groups": {}}
+                                  "memory_guarantee": None, "max_servers": None, "concurrent_starts": None,
+                                  "groups": {}}
 
 
 def test_set_add_and_get_are_pure():
@@ -169,7 +170,7 @@ def test_parse_value_follows_the_key_type(key, text, value):
 def test_parse_value_refuses_sections_lists_and_unknown_keys():
     with pytest.raises(config.ConfigError, match=r"^limits is a section, not a value; set one of its keys: "
                                                  r"limits.memory, limits.cpu, limits.disk, limits.tasks, limits.memory_guarantee, "
-                                                 r"limits.max_servers, limits.groups$"):
+                                                 r"limits.max_servers, limits.concurrent_starts, limits.groups$"):
         config.parse_value("limits", "1G")
     with pytest.raises(config.ConfigError, match=r"^users.admin is a list"):
         config.parse_value("users.admin", "alice")
@@ -215,7 +216,8 @@ def test_keys_list_every_leaf_with_type_default_and_description():
                         "binder.providers.gh", "binder.providers.gl", "binder.apt", "internal", "limits",
                         "limits.groups", "limits.groups.<group>", "shared", "user_environment"]
     assert config.lookup("limits").default == {"memory": None, "cpu": None, "disk": None, "tasks": 2048,
-                                                "memory_guarantee": None, "max_servers": None, "groups": {}}
+                                                "memory_guarantee": None, "max_servers": None, "concurrent_starts": None,
+                                  "groups": {}}
 
 
 def test_format_value_reads_as_typed():

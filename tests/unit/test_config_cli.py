@@ -104,7 +104,8 @@ def test_an_invalid_value_is_one_line_naming_the_key_and_the_file_is_unchanged(c
     assert sorted(p.name for p in path.parent.iterdir()) == ["config.yaml"]
 
 
-LIMITS_KEYS = "limits.memory, limits.cpu, limits.disk, limits.tasks, limits.memory_guarantee, limits.max_servers, limits.groups"
+LIMITS_KEYS = ("limits.memory, limits.cpu, limits.disk, limits.tasks, limits.memory_guarantee, limits.max_servers, "
+               "limits.concurrent_starts, limits.groups")
 
 
 @pytest.mark.parametrize("args", [
@@ -155,7 +156,8 @@ def test_get_prints_the_value_or_its_default(cfg, path):
     assert cfg("get", "users.admin").out == "- alice\n"
     assert cfg("get", "users.banned").out == "[]\n"
     assert cfg("get", "limits").out == ("memory: 2G\ncpu: null\ndisk: null\ntasks: 2048\n"
-                                         "memory_guarantee: null\nmax_servers: null\ngroups: {}\n")
+                                         "memory_guarantee: null\nmax_servers: null\nconcurrent_starts: null\n"
+                                         "groups: {}\n")
     assert cfg("get", "users").out == "admin:\n  - alice\nallowed: []\nbanned: []\nextra_user_groups: {}\n"
     assert cfg("get", "auth").out.startswith("type: native\nnative:\n  open_signup: false\n")
 
@@ -165,7 +167,7 @@ def test_get_json_parses(cfg, path):
     assert json.loads(cfg("get", "--json", "users.admin").out) == ["alice"]
     assert json.loads(cfg("get", "limits", "--json").out) == {"memory": "2G", "cpu": None, "disk": None, "tasks": 2048,
                                                                "memory_guarantee": None, "max_servers": None,
-                                                               "groups": {}}
+                                                               "concurrent_starts": None, "groups": {}}
     assert json.loads(cfg("get", "--json", "auth.native.open_signup").out) is False
 
 

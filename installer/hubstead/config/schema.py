@@ -221,6 +221,10 @@ SCHEMA = {
             "max_servers": {"type": ["integer", "null"], "minimum": 1, "default": None, "description":
                             "How many servers may run at once; the hub refuses one more with \"the hub is "
                             "full\". null: no cap."},
+            "concurrent_starts": {"type": ["integer", "null"], "minimum": 1, "default": None, "description":
+                                  "How many servers may be starting at the same moment; more learners wait "
+                                  "their turn, in order, on their spawn page (it tells them their place and "
+                                  "goes on by itself). null: twice the machine's CPUs."},
             "groups": {"type": "object", "propertyNames": {"pattern": HUB_GROUP_PATTERN}, "default": {},
                        "description": "Limits of a hub group's members, over the global ones: "
                                       "limits.groups.GROUP.memory, .cpu, .disk, .gpus. A user in several "

@@ -18,7 +18,7 @@ from tornado import web
 from traitlets import Dict, Integer, Unicode
 
 from .. import shared_folders
-from . import serverunit, unitteardown
+from . import serverunit, startqueue, unitteardown
 from ..limits import servers as server_limits
 from ..envs import EnvError, store
 
@@ -160,6 +160,7 @@ class HubsteadSpawner(SystemdSpawner):
         self.cmd = folders.command(self.cmd)
 
     async def start(self):
+        self._start_ticket = None
         server_limits.refuse_when_full(self)
         self.harden_unit()
         await server_limits.apply_disk_quota(self)
@@ -174,9 +175,31 @@ class HubsteadSpawner(SystemdSpawner):
         # What is left of an earlier server (still stopping, failed) would make
         # systemd-run refuse the name (hubstead.hub.unitteardown).
         await unitteardown.stop_until_gone(self.unit_name, self.log)
-        ip, port = await super().start()
-        await self.wait_until_answering(ip, port)
+        # A class logging in at once starts a few at a time, in order (hub.startqueue).
+        async with startqueue.QUEUE.place(self._log_name, self.concurrent_starts(), on_ticket=self._hold_ticket):
+            ip, port = await super().start()
+            await self.wait_until_answering(ip, port)
         return ip, port
+
+    def concurrent_starts(self):
+        return (self.limits or {}).get("concurrent_starts") or startqueue.default_limit()
+
+    def _hold_ticket(self, ticket):
+        self._start_ticket = ticket
+
+    async def progress(self):
+        """The spawn page's messages: a learner's place while her start waits its turn
+        (it goes on by itself), then that it is starting."""
+        told = None
+        while self._spawn_pending:
+            ticket = getattr(self, "_start_ticket", None)
+            if ticket is not None and ticket.state != "waiting":
+                break
+            if ticket is not None and startqueue.QUEUE.ahead_of(ticket) != told:
+                told = startqueue.QUEUE.ahead_of(ticket)
+                yield {"progress": 10, "message": startqueue.waiting_message(told)}
+            await asyncio.sleep(1)
+        yield {"progress": 50, "message": "Starting your server..."}
 
     def start_polling(self):
         super().start_polling()
