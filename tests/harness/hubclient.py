@@ -408,6 +408,26 @@ class HubUser:
                             timeout=self.request_timeout)
 
 
+def receive_text(channel: websocket.WebSocket, deadline: float) -> str | None:
+    """The next text frame of `channel`, or None once `deadline` (time.monotonic()) passes.
+
+    websocket-client's recv() answers the server's pings itself and waits on with the
+    socket's timeout afresh after each: a server pinging every 30 s (jupyter-server's
+    websocket_ping_interval) kept recv() waiting for ever on a kernel that had died and
+    would never reply. Control frames come back here, so the deadline holds."""
+    while (remaining := deadline - time.monotonic()) > 0:
+        channel.settimeout(remaining)
+        try:
+            opcode, data = channel.recv_data(control_frame=True)
+        except websocket.WebSocketTimeoutException:
+            return None
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            raise websocket.WebSocketConnectionClosedException("the server closed the websocket")
+        if opcode in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
+            return data.decode("utf-8") if isinstance(data, bytes) else data
+    return None
+
+
 def _run_in_kernel(channels: websocket.WebSocket, session: str, code: str, deadline: float,
                    timeout: float) -> ExecutionResult:
     """One execute_request on an open kernel websocket (JSON frames, the protocol a
@@ -424,12 +444,8 @@ def _run_in_kernel(channels: websocket.WebSocket, session: str, code: str, deadl
 
     def receive_until(done, last_state=None) -> None:
         last_seen = None
-        while (remaining := deadline - time.monotonic()) > 0:
-            channels.settimeout(remaining)
-            try:
-                message = json.loads(channels.recv())
-            except websocket.WebSocketTimeoutException:
-                break
+        while (text := receive_text(channels, deadline)) is not None:
+            message = json.loads(text)
             last_seen = {"msg_type": message["header"]["msg_type"], "content": message["content"]}
             if done(message):
                 return

@@ -13,7 +13,7 @@ import time
 import requests
 import websocket  # websocket-client
 
-from .hubclient import HubError, HubTimeout, HubUser
+from .hubclient import HubError, HubTimeout, HubUser, receive_text
 
 # Printed by the shell after the command. The echo of the typed line shows the quotes
 # and `$?` literally, so only the shell's own output matches DONE.
@@ -37,12 +37,8 @@ def run_in_terminal(user: HubUser, command: str, timeout: float = 30) -> tuple[i
                                               timeout=timeout)
         try:
             channel.send(json.dumps(["stdin", f"{command}; {_TYPED_MARKER}\r"]))
-            while (remaining := deadline - time.monotonic()) > 0:
-                channel.settimeout(remaining)
-                try:
-                    kind, *payload = json.loads(channel.recv())
-                except websocket.WebSocketTimeoutException:
-                    break
+            while (text := receive_text(channel, deadline)) is not None:
+                kind, *payload = json.loads(text)
                 if kind == "stdout":
                     shown += payload[0]
                     done = _DONE.search(shown)
