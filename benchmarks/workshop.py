@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Workshop rush benchmark: N roster learners log in and run a cell at the same moment.
 
-    sudo .venv/bin/python benchmarks/workshop.py [--sizes 25,50,100] [--output FILE]
+    sudo .venv/bin/python benchmarks/workshop.py [--sizes 25,50,100] [--starts default,1000] [--output FILE]
 
 Boots a fresh Debian machine (systemd-nspawn, tests/harness), installs Hubstead the
 README's way, and for each N: imports a roster of N (`hubstead user import`), then
@@ -18,6 +18,10 @@ and runs a cell. Reports, as a table and JSON:
   CPU during one learner's flow alone, minus the idle rate, measured in the same run;
 - the floor = N x CPU-s per spawn / cores, and p95 / floor (goal <= 1.5);
 - memory per idle learner: their servers' RSS and PSS once idle (goal <= 120 MB).
+
+--starts compares values of limits.concurrent_starts at each size in the same run
+(the hub reloaded between them): 1000 lets every learner start at once, as before the
+start queue (hubstead.hub.startqueue).
 
 The machine is shared (other people's tests may run on the same cores), so the load
 average is recorded and the floor is measured in the same run as the rush.
@@ -40,7 +44,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.harness import rush  # noqa: E402
 from tests.harness.container import Container, ensure_base_rootfs  # noqa: E402
-from tests.harness.hub import install_hub  # noqa: E402
+from tests.harness.hub import install_hub, wait_for_http  # noqa: E402
 from tests.harness.hubclient import _run_in_kernel  # noqa: E402
 
 import requests  # noqa: E402
@@ -131,6 +135,16 @@ def percentile(values, share):
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))] if ordered else None
 
 
+def set_concurrent_starts(hub, value):
+    """limits.concurrent_starts for the next rush ("default": unset), and the hub reloaded."""
+    if value == "default":
+        hub.container.run(["hubstead", "config", "unset", "limits.concurrent_starts"], check=False)
+    else:
+        hub.container.run(["hubstead", "config", "set", "limits.concurrent_starts", value])
+    hub.container.run(["hubstead", "config", "reload", "hub"], timeout=600)
+    wait_for_http(f"{hub.url}/hub/api", 180)
+
+
 def one_size(container, url, size, cores):
     """One rush of `size` learners, with its own floor measured just before."""
     floor_names = [f"wsfloor{size}-{index}" for index in range(2)]
@@ -215,7 +229,7 @@ def _round(value):
     return None if value is None else round(value, 2)
 
 
-COLUMNS = ("n", "ok", "p50_s", "p95_s", "max_s", "wall_s", "floor_s", "p95_over_floor", "cpu_s_per_spawn",
+COLUMNS = ("n", "concurrent_starts", "ok", "p50_s", "p95_s", "max_s", "wall_s", "floor_s", "p95_over_floor", "cpu_s_per_spawn",
            "answers_429", "answers_5xx", "hub_cpu_s", "hub_peak_rss_mb", "proxy_cpu_s", "proxy_peak_rss_mb",
            "idle_learner_pss_mb", "idle_learner_rss_mb", "busy_learner_pss_mb", "told_their_place")
 
@@ -235,6 +249,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="25,50,100", help="comma-separated numbers of learners")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "workshop.json")
+    parser.add_argument("--starts", default="default", help="comma-separated limits.concurrent_starts to compare "
+                        "at each size, e.g. default,1000 (1000: every learner starts at once, as before the queue)")
     parser.add_argument("--label", default="", help="a note kept in the JSON (what this run measures)")
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
@@ -246,7 +262,10 @@ def main():
         hub = install_hub(container, echo=False)
         options.output.parent.mkdir(parents=True, exist_ok=True)
         for size in sizes:
-            results["rows"].append(one_size(container, hub.url, size, cores))
+            for starts in options.starts.split(","):
+                if len(options.starts.split(",")) > 1 or starts != "default":
+                    set_concurrent_starts(hub, starts)
+                results["rows"].append({"concurrent_starts": starts, **one_size(container, hub.url, size, cores)})
             print_table(results["rows"][-1:])
             options.output.write_text(json.dumps(results, indent=2) + "\n")  # after each size: a long run keeps its rows
     print_table(results["rows"])

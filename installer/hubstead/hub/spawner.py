@@ -226,6 +226,7 @@ class HubsteadSpawner(SystemdSpawner):
     async def stop(self, now=False):
         """Stop the server and return once systemd has forgotten its unit, so that a
         start right after (or the culler's stop, then a start) always works."""
+        self._start_ticket = None  # the next start's spawn page must not see this one's place
         await unitteardown.stop_until_gone(self.unit_name, self.log)
 
     async def wait_until_answering(self, ip, port, interval=READY_POLL_INTERVAL):
