@@ -266,8 +266,9 @@ def main():
                 if len(options.starts.split(",")) > 1 or starts != "default":
                     set_concurrent_starts(hub, starts)
                 results["rows"].append({"concurrent_starts": starts, **one_size(container, hub.url, size, cores)})
-            print_table(results["rows"][-1:])
-            options.output.write_text(json.dumps(results, indent=2) + "\n")  # after each size: a long run keeps its rows
+                print_table(results["rows"][-1:])
+                # After each rush: a long run keeps its rows.
+                options.output.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results["rows"])
     print(f"written to {options.output}")
 

@@ -69,3 +69,31 @@ def test_a_unit_that_never_goes_is_a_clear_error(monkeypatch):
     with pytest.raises(unitteardown.UnitStuck, match=rf"{UNIT} could not be stopped: still deactivating \(final-sigkill\)"):
         run_stop(monkeypatch, fake, grace=0.02, timeout=0.1)
     assert fake.calls == [f"kill --kill-who=all --signal=SIGKILL -- {UNIT}"], "one SIGKILL, then the error"
+
+
+def has_stopped(monkeypatch, answer):
+    """has_stopped() against a systemctl that answers `answer` ((exit status, stdout))."""
+
+    async def systemctl(*args):
+        return answer
+
+    monkeypatch.setattr(unitteardown, "systemctl", systemctl)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, unitteardown.has_stopped(UNIT)).result()
+
+
+@pytest.mark.parametrize("load, active, stopped", [
+    ("loaded", "active", False), ("loaded", "activating", False), ("loaded", "reloading", False),
+    ("loaded", "deactivating", True), ("loaded", "inactive", True), ("loaded", "failed", True),
+    ("not-found", "inactive", True),
+])
+def test_a_server_has_stopped_when_systemd_says_it_is_not_running(monkeypatch, load, active, stopped):
+    answer = (0, f"LoadState={load}\nActiveState={active}\nSubState=x\n")
+    assert has_stopped(monkeypatch, answer) is stopped
+
+
+@pytest.mark.parametrize("answer", [(1, ""), (1, "LoadState=loaded\nActiveState=inactive\n"), (0, "")])
+def test_a_systemd_that_does_not_answer_leaves_the_server_running(monkeypatch, answer):
+    """A class's units starting at once kept PID 1 so busy that systemctl timed out: that
+    is no news of the server, and must not end a start or drop a running server."""
+    assert has_stopped(monkeypatch, answer) is False

@@ -223,6 +223,11 @@ class HubsteadSpawner(SystemdSpawner):
         except Exception:  # the hub's own check_routes adds it later
             self.log.exception("could not add %s to the proxy after the hub's check", self._log_name)
 
+    async def poll(self):
+        """None while the server's unit runs. A systemd too busy to answer counts as
+        running (hub.unitteardown.has_stopped), so a slow answer never drops a live server."""
+        return 1 if await unitteardown.has_stopped(self.unit_name) else None
+
     async def stop(self, now=False):
         """Stop the server and return once systemd has forgotten its unit, so that a
         start right after (or the culler's stop, then a start) always works."""
@@ -253,7 +258,7 @@ class HubsteadSpawner(SystemdSpawner):
             except OSError:
                 pass
             if time.monotonic() > next_poll_check:
-                if await self.poll() is not None:
+                if await unitteardown.has_stopped(self.unit_name):
                     raise web.HTTPError(500, f"the server stopped before it answered; an admin can see "
                                              f"why with: journalctl -u {self.unit_name}")
                 next_poll_check = time.monotonic() + 1

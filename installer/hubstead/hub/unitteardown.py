@@ -33,12 +33,29 @@ async def systemctl(*args):
     return proc.returncode, out.decode(errors="replace")
 
 
+async def _show(unit):
+    """(systemctl's exit status, {property: value}) of `unit`'s states."""
+    status, out = await systemctl("show", "--property=LoadState,ActiveState,SubState", "--", unit)
+    return status, dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
 async def unit_state(unit):
     """(LoadState, ActiveState, SubState) of `unit`; LoadState "not-found" once systemd
     has forgotten a transient unit."""
-    _, out = await systemctl("show", "--property=LoadState,ActiveState,SubState", "--", unit)
-    fields = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    _, fields = await _show(unit)
     return fields.get("LoadState", ""), fields.get("ActiveState", ""), fields.get("SubState", "")
+
+
+async def has_stopped(unit):
+    """True once systemd says `unit` is not running (stopped, failed, going, forgotten).
+
+    False while it runs, and also when systemd does not answer: with a class's units
+    starting at once, `systemctl is-active` (SystemdSpawner's poll) waited about 25 s for
+    PID 1 and failed, and the hub took a server that ran on for one that had stopped."""
+    status, fields = await _show(unit)
+    if status != 0 or not fields.get("ActiveState"):
+        return False
+    return fields.get("LoadState") == "not-found" or fields["ActiveState"] not in RUNNING_STATES
 
 
 async def stop_until_gone(unit, log, grace=STOP_GRACE, timeout=GONE_TIMEOUT):
