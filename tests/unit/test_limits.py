@@ -130,6 +130,8 @@ def test_limits_that_cannot_work_are_refused_by_validate(limits, message):
     ("limits.disk", "lots", "limits.disk: 'lots' is not a size"),
     ("limits.groups.geo.cpu", "-1", "limits.groups.geo.cpu: -1 is less than or equal to the minimum of 0"),
     ("limits.max_servers", "0", "limits.max_servers: 0 is less than the minimum of 1"),
+    ("limits.concurrent_starts", "0", "limits.concurrent_starts: 0 is less than the minimum of 1"),
+    ("limits.concurrent_starts", "many", "limits.concurrent_starts: 'many' is not a valid value; expected a whole number or null"),
 ])
 def test_set_values_are_read_as_tljh_config_reads_them_and_bad_ones_refused(key, text, message):
     with pytest.raises(config.ConfigError) as error:

@@ -195,9 +195,10 @@ class HubsteadSpawner(SystemdSpawner):
             ticket = getattr(self, "_start_ticket", None)
             if ticket is not None and ticket.state != "waiting":
                 break
-            if ticket is not None and startqueue.QUEUE.ahead_of(ticket) != told:
-                told = startqueue.QUEUE.ahead_of(ticket)
-                yield {"progress": 10, "message": startqueue.waiting_message(told)}
+            ahead = None if ticket is None else startqueue.QUEUE.ahead_of(ticket)
+            if ahead is not None and ahead != told:
+                told = ahead
+                yield {"progress": 10, "message": startqueue.waiting_message(ahead)}
             await asyncio.sleep(1)
         yield {"progress": 50, "message": "Starting your server..."}
 
